@@ -1,0 +1,194 @@
+"""Per-channel Whisper inference: one recording in, one transcription document out.
+
+Each channel is transcribed on its own, so who said what is exact. Silero VAD (inside
+faster-whisper) cuts each channel into its speech chunks, and those chunks are decoded in
+batches (`BatchedInferencePipeline`), so the silence of a call costs nothing and the model
+sees several chunks per call. Channels run concurrently up to `workers`.
+
+Whisper invents text for audio with no speech in it. Three guards keep a channel of silence,
+line noise, tones or DTMF empty: VAD finds no speech chunk there; a segment the model itself
+rates as no-speech with a low log-probability is dropped; and so is one whose text compresses
+like a repetition loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import ctranslate2
+from faster_whisper import BatchedInferencePipeline, WhisperModel
+from faster_whisper.tokenizer import _LANGUAGE_CODES
+from faster_whisper.transcribe import Segment
+
+from transcribe.asr.models import ResolvedModel, resolve_model
+from transcribe.asr.timing import tighten_word_times
+from transcribe.audio import SAMPLE_RATE, Audio, FloatArray
+from transcribe.config import AsrSettings, cpu_count
+from transcribe.document import Channel, TimedWord, TranscriptionDocument, build_sentences
+from transcribe.errors import UnsupportedLanguageError
+
+log = logging.getLogger(__name__)
+
+# Whisper's own thresholds for "this window held no speech" and "this is a repetition loop".
+NO_SPEECH_PROB = 0.6
+LOW_LOGPROB = -1.0
+MAX_COMPRESSION_RATIO = 2.4
+
+# Called with (seconds of audio done, seconds in all) as channels progress.
+ProgressCallback = Callable[[float, float], None]
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where and how the model runs, decided once from the settings and the machine."""
+
+    device: str
+    compute_type: str
+    cpu_threads: int
+
+
+def choose_runtime(settings: AsrSettings) -> Runtime:
+    """`auto` means CUDA float16 when CTranslate2 sees a GPU, else CPU int8."""
+    device = settings.device
+    if device == "auto":
+        device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    compute_type = settings.compute_type
+    if compute_type == "auto":
+        compute_type = "float16" if device == "cuda" else "int8"
+    threads = settings.cpu_threads or max(1, cpu_count() // settings.workers)
+    return Runtime(device=device, compute_type=compute_type, cpu_threads=threads)
+
+
+def normalise_language(code: str | None) -> str | None:
+    """`en-US`, `en_GB`, `EN` -> `en`; None stays None (detect, or English-only models)."""
+    if code is None or not code.strip():
+        return None
+    base = code.strip().replace("_", "-").split("-")[0].lower()
+    if base not in _LANGUAGE_CODES:
+        raise UnsupportedLanguageError(
+            f"language {code!r} is not a language Whisper knows", field="language"
+        )
+    return base
+
+
+class Transcriber:
+    """Loads the model once; transcribes any number of recordings, concurrently if asked."""
+
+    def __init__(self, settings: AsrSettings) -> None:
+        self.settings = settings
+        self.model_info: ResolvedModel = resolve_model(settings)
+        self.runtime = choose_runtime(settings)
+        started = time.perf_counter()
+        self.model = WhisperModel(
+            self.model_info.path,
+            device=self.runtime.device,
+            compute_type=self.runtime.compute_type,
+            cpu_threads=self.runtime.cpu_threads,
+            num_workers=settings.workers,
+            download_root=str(settings.models_dir) if not self.model_info.local else None,
+            local_files_only=self.model_info.local,
+        )
+        self.pipeline = BatchedInferencePipeline(self.model)
+        self.multilingual: bool = bool(self.model.model.is_multilingual)
+        self.load_seconds = time.perf_counter() - started
+        log.info(
+            "loaded model %s from %s on %s/%s (%d threads x %d workers) in %.2f s",
+            self.model_info.name,
+            self.model_info.path,
+            self.runtime.device,
+            self.runtime.compute_type,
+            self.runtime.cpu_threads,
+            settings.workers,
+            self.load_seconds,
+        )
+
+    def check_language(self, language: str | None) -> str | None:
+        """The Whisper code to decode with; an error if this model cannot do that language."""
+        code = normalise_language(language)
+        if not self.multilingual and code not in (None, "en"):
+            raise UnsupportedLanguageError(
+                f"model {self.model_info.name} transcribes English only; "
+                f"{language!r} needs a multilingual model (e.g. large-v3)",
+                field="language",
+            )
+        return code if self.multilingual else "en"
+
+    def transcribe(
+        self,
+        audio: Audio,
+        language: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> TranscriptionDocument:
+        """Transcribe every channel of `audio` into the documented JSON."""
+        code = self.check_language(language)
+        tracker = _Progress(audio.channels, audio.duration, progress)
+        with ThreadPoolExecutor(max_workers=self.settings.workers) as pool:
+            futures = [
+                pool.submit(self._channel, audio.samples[i], code, tracker.for_channel(i))
+                for i in range(audio.channels)
+            ]
+            channels = [f.result() for f in futures]
+        detected = code or "en"
+        return TranscriptionDocument(
+            channels=channels,
+            language=detected,
+            model=self.model_info.name,
+        )
+
+    def _channel(
+        self, samples: FloatArray, language: str | None, progress: Callable[[float], None]
+    ) -> Channel:
+        duration = round(len(samples) / SAMPLE_RATE, 3)
+        words = tighten_word_times(list(self._words(samples, language, progress)), samples)
+        progress(duration)
+        return Channel(transcript=build_sentences(words), duration=duration)
+
+    def _words(
+        self, samples: FloatArray, language: str | None, progress: Callable[[float], None]
+    ) -> Iterator[TimedWord]:
+        segments, _ = self.pipeline.transcribe(
+            samples,
+            language=language,
+            word_timestamps=True,
+            vad_filter=True,
+            batch_size=self.settings.batch_size,
+            beam_size=self.settings.beam_size,
+        )
+        for segment in segments:
+            progress(segment.end)
+            if _is_hallucination(segment):
+                log.debug("dropped segment %.2f-%.2f %r", segment.start, segment.end, segment.text)
+                continue
+            for w in segment.words or []:
+                yield TimedWord(text=w.word, start=w.start, end=w.end, probability=w.probability)
+
+
+def _is_hallucination(segment: Segment) -> bool:
+    silent = segment.no_speech_prob > NO_SPEECH_PROB and segment.avg_logprob < LOW_LOGPROB
+    return bool(silent or segment.compression_ratio > MAX_COMPRESSION_RATIO)
+
+
+class _Progress:
+    """Adds up how far each channel has got and reports the total, from any thread."""
+
+    def __init__(self, channels: int, duration: float, callback: ProgressCallback | None) -> None:
+        self._done = [0.0] * channels
+        self._total = duration * channels
+        self._callback = callback
+        self._lock = threading.Lock()
+
+    def for_channel(self, index: int) -> Callable[[float], None]:
+        def update(seconds: float) -> None:
+            if self._callback is None:
+                return
+            with self._lock:
+                self._done[index] = max(self._done[index], seconds)
+                done = sum(self._done)
+            self._callback(done, self._total)
+
+        return update

@@ -1,0 +1,160 @@
+"""The transcription document of DESIGN.md, and how sentences are built from timed words.
+
+Whisper hands back segments that are decoding windows, not sentences. We flatten every
+segment's words and cut them again at sentence ends (terminal punctuation that is not an
+abbreviation) and at long pauses, so a sentence never straddles a silence and never stops
+halfway because a window ended.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DOCUMENT_VERSION = "1.0.0"
+
+# A pause this long (seconds) ends a sentence even when the model wrote no full stop.
+SENTENCE_PAUSE_S = 2.0
+
+_ABBREVIATIONS = frozenset(
+    {"mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "inc", "ltd", "co"}
+    | {"corp", "e.g", "i.e", "a.m", "p.m", "u.s", "approx", "dept"}
+)
+_SENTENCE_END = re.compile(r"[.?!…]+[\"'”’)\]]*$")
+_WORD_SPLIT = re.compile(r"[\s\-–—/]+")
+_NOT_WORD = re.compile(r"[^\w'.]|_")
+
+
+class Word(BaseModel):
+    """One recognised word: normalised text, times in ms from the recording's start."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    word: str
+    start_time: int
+    end_time: int
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
+class Sentence(BaseModel):
+    """A sentence as said on one channel, with its words and the analytics of its text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sentence: str
+    timestamp: int
+    duration: int
+    action_items: list[str] = Field(default_factory=list)
+    questions: list[str] = Field(default_factory=list)
+    answers: list[str] = Field(default_factory=list)
+    raw_sentence: str
+    words: list[Word]
+
+
+class Channel(BaseModel):
+    """Everything said on one channel; `duration` is the channel's audio length in seconds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    transcript: list[Sentence]
+    duration: float
+
+
+class TranscriptionDocument(BaseModel):
+    """What `transcription_url` returns. Extra top-level keys are allowed, never fewer."""
+
+    model_config = ConfigDict(extra="allow")
+
+    ver: str = DOCUMENT_VERSION
+    request_id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    channels: list[Channel]
+
+
+@dataclass(frozen=True)
+class TimedWord:
+    """A word as the recogniser gives it: text with its spacing and punctuation, seconds."""
+
+    text: str
+    start: float
+    end: float
+    probability: float
+
+
+def normalise_word(text: str) -> list[str]:
+    """Lower-case a recognised word and strip its punctuation.
+
+    Hyphenated and slashed compounds become separate words ("cold-hearted" -> "cold",
+    "hearted"). Apostrophes inside a word ("don't") and decimal points between digits
+    ("3.5") are kept, since dropping them changes the word.
+    """
+    out = []
+    for part in _WORD_SPLIT.split(text.lower()):
+        part = _NOT_WORD.sub("", part)
+        part = re.sub(r"(?<!\d)\.|\.(?!\d)", "", part).strip("'")
+        if part:
+            out.append(part)
+    return out
+
+
+def build_sentences(words: Iterable[TimedWord]) -> list[Sentence]:
+    """Group a channel's words, in time order, into sentences."""
+    sentences: list[Sentence] = []
+    current: list[TimedWord] = []
+    for word in words:
+        if current and word.start - current[-1].end >= SENTENCE_PAUSE_S:
+            sentences.extend(_make_sentence(current))
+            current = []
+        current.append(word)
+        if _ends_sentence(word.text):
+            sentences.extend(_make_sentence(current))
+            current = []
+    sentences.extend(_make_sentence(current))
+    return sentences
+
+
+def _ends_sentence(text: str) -> bool:
+    token = text.strip()
+    if not _SENTENCE_END.search(token):
+        return False
+    bare = token.lower().rstrip(".\"'”’)]")
+    return not (token.endswith(".") and bare in _ABBREVIATIONS)
+
+
+def _make_sentence(words: Sequence[TimedWord]) -> list[Sentence]:
+    """One sentence from words, or none if no word survives normalisation."""
+    out_words: list[Word] = []
+    for w in words:
+        parts = normalise_word(w.text)
+        if not parts:
+            continue
+        start_ms, end_ms = _ms(w.start), max(_ms(w.end), _ms(w.start))
+        confidence = round(min(1.0, max(0.0, w.probability)), 4)
+        # Compounds share the word's time span in proportion to their length.
+        total = sum(len(p) for p in parts)
+        offset = 0
+        for part in parts:
+            s = start_ms + (end_ms - start_ms) * offset // total
+            offset += len(part)
+            e = start_ms + (end_ms - start_ms) * offset // total
+            out_words.append(Word(word=part, start_time=s, end_time=e, confidence=confidence))
+    if not out_words:
+        return []
+    text = re.sub(r"\s+", " ", "".join(w.text for w in words)).strip()
+    timestamp = out_words[0].start_time
+    return [
+        Sentence(
+            sentence=text,
+            timestamp=timestamp,
+            duration=out_words[-1].end_time - timestamp,
+            raw_sentence=" ".join(w.word for w in out_words),
+            words=out_words,
+        )
+    ]
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
