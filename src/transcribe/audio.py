@@ -56,7 +56,7 @@ def load_audio(path: str | Path) -> Audio:
         info = sf.info(name)
     except sf.LibsndfileError as exc:
         raise UnsupportedAudioError(
-            f"{name}: not a WAV, FLAC, MP3 or OGG file we can decode ({exc.error_string})",
+            f"{name}: not a WAV, FLAC, MP3 or OGG file we can decode",
             field="file",
         ) from exc
     if info.format not in SUPPORTED_FORMATS:

@@ -1,0 +1,94 @@
+"""The `transcribe file` command as a user runs it: a real process, real files, real model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import srt
+import webvtt
+
+from conftest import SPEECH_DIR
+from transcribe.document import TranscriptionDocument
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "transcribe", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+def test_file_prints_the_document() -> None:
+    result = run("file", str(SPEECH_DIR / "jfk.flac"), "--language", "en-US")
+    assert result.returncode == 0, result.stderr
+    doc = TranscriptionDocument.model_validate_json(result.stdout)
+    assert len(doc.channels) == 2  # jfk.flac is stereo
+    for channel in doc.channels:
+        assert "ask not what your country can do for you" in " ".join(
+            s.raw_sentence for s in channel.transcript
+        )
+    assert json.loads(result.stdout)["model"] == "tiny.en"
+    assert result.stderr == ""  # no progress bar when stderr is not a terminal
+
+
+def test_srt_and_vtt_parse_back(tmp_path: Path) -> None:
+    out_srt = run("file", str(SPEECH_DIR / "ls_dev-clean_2412-153948-0000.flac"), "--output", "srt")
+    assert out_srt.returncode == 0, out_srt.stderr
+    subtitles = list(srt.parse(out_srt.stdout))
+    assert len(subtitles) == 2
+    assert subtitles[0].content.startswith("Channel 1: If the reader")
+    assert subtitles[0].start < subtitles[0].end <= subtitles[1].start
+
+    out_vtt = run("file", str(SPEECH_DIR / "goforward.wav"), "--output", "vtt")
+    assert out_vtt.returncode == 0, out_vtt.stderr
+    path = tmp_path / "x.vtt"
+    path.write_text(out_vtt.stdout)
+    captions = webvtt.read(str(path))
+    assert len(captions) == 1 and "forward" in captions[0].text.lower()
+    assert captions[0].voice == "Channel 1"
+
+
+def test_txt_output() -> None:
+    result = run("file", str(SPEECH_DIR / "goforward.wav"), "--output", "txt")
+    assert result.returncode == 0
+    assert result.stdout.startswith("[00:00:00.") and "Channel 1: Go forward" in result.stdout
+
+
+def test_bad_file_is_one_clear_line(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.mp3"
+    bad.write_bytes(b"\x00" * 1000)
+    result = run("file", str(bad))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    # libmpg123 may print its own "Note:" lines first; ours is the one last line.
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("transcribe: error: ") and "broken.mp3: not a WAV" in last
+    assert "Traceback" not in result.stderr
+
+
+def test_unsupported_language_is_refused_before_any_work() -> None:
+    result = run("file", str(SPEECH_DIR / "goforward.wav"), "--language", "fr-FR")
+    assert result.returncode == 2
+    assert "English only" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unknown_model_says_how_to_fix_it(tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "TRANSCRIBE__ASR__MODEL": "no-such-model"}
+    result = run("file", str(SPEECH_DIR / "goforward.wav"), env=env)
+    assert result.returncode == 2
+    assert "no-such-model" in result.stderr and "ALLOW_DOWNLOAD" in result.stderr
+
+
+def test_help_explains_the_command() -> None:
+    result = run("file", "--help")
+    assert result.returncode == 0
+    for words in ("WAV, FLAC, MP3 or OGG", "--language", "--output", "channel"):
+        assert words in result.stdout
