@@ -52,6 +52,32 @@ class AsrSettings(BaseModel):
     )
 
 
+class WebhookSettings(BaseModel):
+    """Delivery of `record` and `transcribed` events: timeouts and the retry schedule."""
+
+    timeout_s: float = Field(default=10.0, gt=0, description="Per attempt.")
+    backoff_base_s: float = Field(
+        default=5.0, gt=0, description="First retry after about this long; doubles each time."
+    )
+    backoff_max_s: float = Field(default=3600.0, gt=0, description="Longest gap between tries.")
+    give_up_after_s: float = Field(
+        default=24 * 3600.0, gt=0, description="Stop retrying this long after the event."
+    )
+    sweep_interval_s: float = Field(
+        default=30.0, gt=0, description="How often due deliveries are picked up again."
+    )
+
+
+class JobSettings(BaseModel):
+    """Background work: the queue consumers and how a lost job is noticed."""
+
+    consumer_threads: int = Field(default=2, ge=1, le=64)
+    heartbeat_s: float = Field(default=10.0, gt=0, description="A running job says it is alive.")
+    stale_after_s: float = Field(
+        default=60.0, gt=0, description="A job silent this long is taken to have died; rerun."
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable, with defaults that run on one machine with no servers."""
 
@@ -60,7 +86,37 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(default=Path("data"), description="Recordings, transcripts, SQLite.")
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; empty means SQLite in the data dir."
+    )
+    queue_url: str = Field(
+        default="", description="redis://... for shared queues; empty means SQLite in the data dir."
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base URL clients reach the API at; recording_url and legs_url use it.",
+    )
+    admin_token: str = Field(
+        default="", description="Bearer token for POST /v1/applications; empty disables it."
+    )
+    retention_days: float = Field(default=30, gt=0)
+    max_upload_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    embedded_worker: bool = Field(
+        default=True, description="transcribe serve also runs queue consumers in-process."
+    )
     asr: AsrSettings = Field(default_factory=AsrSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url.replace("postgresql://", "postgresql+psycopg://", 1)
+        return f"sqlite:///{(self.data_dir / 'transcribe.db').resolve()}"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
 
 
 def cpu_count() -> int:

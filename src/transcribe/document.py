@@ -64,6 +64,25 @@ class Channel(BaseModel):
     duration: float
 
 
+class SentenceRef(BaseModel):
+    """A span of one sentence: `sentence` indexes `channels[channel].transcript`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: int = Field(ge=0)
+    sentence: int = Field(ge=0)
+    text: str
+
+
+class QAPair(BaseModel):
+    """A question and the answer another speaker gave to it, filled by the analytics step."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: SentenceRef
+    answer: SentenceRef
+
+
 class TranscriptionDocument(BaseModel):
     """What `transcription_url` returns. Extra top-level keys are allowed, never fewer."""
 
@@ -72,6 +91,7 @@ class TranscriptionDocument(BaseModel):
     ver: str = DOCUMENT_VERSION
     request_id: str = Field(default_factory=lambda: str(uuid.uuid4()))
     channels: list[Channel]
+    qa_pairs: list[QAPair] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)

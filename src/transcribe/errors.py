@@ -34,3 +34,32 @@ class UnsupportedLanguageError(TranscribeError):
 
 class InvalidRequestError(TranscribeError):
     """A request or option is malformed or out of range."""
+
+
+class InvalidParametersError(InvalidRequestError):
+    """Some fields of a request are wrong; `problems` names each one with its reason.
+
+    All of them at once, so a caller fixes everything in one round (the HTTP layer turns them
+    into `invalid_parameters`). `field` is the first of them.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        message = "; ".join(f"{name}: {reason}" for name, reason in problems)
+        super().__init__(message, field=problems[0][0] if problems else None)
+        self.problems = problems
+
+
+class AuthError(TranscribeError):
+    """Missing or invalid credentials."""
+
+
+class NotFoundError(TranscribeError):
+    """No such thing, or it belongs to another application (never say which)."""
+
+
+class ConflictError(TranscribeError):
+    """The thing exists but is not in a state that allows this (e.g. not transcribed yet)."""
+
+
+class PayloadTooLargeError(TranscribeError):
+    """An upload is over the configured size limit."""

@@ -1,0 +1,123 @@
+"""JWTs: applications call us with RS256 tokens; we sign webhooks with HS256.
+
+Inbound tokens must be RS256 and signed by the private key whose public key the application
+registered. Everything else (alg none, HS256 made with the public key as secret, expired, not
+yet valid, unknown application, missing claims) is an `AuthError`. The algorithm list is
+fixed, never taken from the token's header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from transcribe.errors import AuthError, InvalidRequestError
+
+REQUIRED_CLAIMS = ["application_id", "iat", "exp", "jti"]
+LEEWAY_S = 30
+
+
+def load_public_key(pem: str) -> rsa.RSAPublicKey:
+    """Parse a PEM public key, insisting on RSA (we verify RS256 only)."""
+    try:
+        key = serialization.load_pem_public_key(pem.encode())
+    except (ValueError, TypeError) as exc:
+        raise InvalidRequestError(
+            "public_key is not a PEM-encoded public key", field="public_key"
+        ) from exc
+    if not isinstance(key, rsa.RSAPublicKey) or key.key_size < 2048:
+        raise InvalidRequestError(
+            "public_key must be an RSA key of at least 2048 bits", field="public_key"
+        )
+    return key
+
+
+def verify_application_token(token: str, public_key_for: Callable[[str], str | None]) -> str:
+    """Check an inbound RS256 JWT; return its application_id."""
+    try:
+        header = jwt.get_unverified_header(token)
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise AuthError("the bearer token is not a JWT") from exc
+    if header.get("alg") != "RS256":
+        raise AuthError("tokens must be signed with RS256")
+    application_id = claims.get("application_id")
+    if not isinstance(application_id, str):
+        raise AuthError("the token has no application_id claim")
+    pem = public_key_for(application_id)
+    if pem is None:
+        raise AuthError("unknown application")
+    try:
+        jwt.decode(
+            token,
+            key=load_public_key(pem),
+            algorithms=["RS256"],
+            options={"require": REQUIRED_CLAIMS},
+            leeway=LEEWAY_S,
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise AuthError("the token has expired") from exc
+    except jwt.ImmatureSignatureError as exc:
+        raise AuthError("the token is not valid yet (nbf/iat in the future)") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise AuthError(f"the token lacks the {exc.claim!r} claim") from exc
+    except jwt.PyJWTError as exc:
+        raise AuthError("the token's signature does not verify") from exc
+    return application_id
+
+
+def mint_application_token(
+    application_id: str, private_key_pem: str, ttl_s: int = 900, **extra: Any
+) -> str:
+    """An RS256 token for calling the API as `application_id` (CLI, client, tests)."""
+    now = int(time.time())
+    claims = {
+        "application_id": application_id,
+        "iat": now,
+        "exp": now + ttl_s,
+        "jti": str(uuid.uuid4()),
+        **extra,
+    }
+    return jwt.encode(claims, private_key_pem, algorithm="RS256")
+
+
+def new_signature_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def payload_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def sign_webhook(application_id: str, secret: str, body: bytes) -> str:
+    """The Authorization bearer for a webhook: HS256 over iat, jti, application_id, body hash."""
+    claims = {
+        "iat": int(time.time()),
+        "jti": str(uuid.uuid4()),
+        "application_id": application_id,
+        "payload_hash": payload_hash(body),
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def verify_webhook(token: str, secret: str, body: bytes, max_age_s: int = 300) -> dict[str, Any]:
+    """What a receiver does: check the HS256 signature, freshness and the body's hash."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token, secret, algorithms=["HS256"], options={"require": ["iat", "payload_hash"]}
+        )
+    except jwt.PyJWTError as exc:
+        raise AuthError(f"webhook signature does not verify: {exc}") from exc
+    if claims["iat"] < time.time() - max_age_s:
+        raise AuthError("webhook token is too old")
+    if claims["payload_hash"] != payload_hash(body):
+        raise AuthError("webhook body does not match its payload_hash")
+    return claims

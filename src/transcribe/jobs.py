@@ -1,0 +1,106 @@
+"""The task queue and the threads that work it, the same in `serve` and in `worker`.
+
+Huey is the queue: SQLite in the data dir by default, Redis (`TRANSCRIBE__QUEUE_URL`) when
+API nodes and GPU workers are separate machines. We run its tasks with our own small loop
+rather than Huey's consumer, so that it can live inside `transcribe serve` (Huey's consumer
+takes over process signals) and so that both modes share one code path.
+
+The database, not the queue, is the source of truth: a sweeper thread regularly asks the
+service for work that is due (webhook retries, transcriptions whose worker died, expired
+recordings) and enqueues it again. A queue that loses a task therefore delays work; it never
+loses it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from huey import RedisHuey, SqliteHuey
+from huey.api import Huey, TaskWrapper
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str], None]
+
+
+def make_huey(queue_url: str, data_dir: Path) -> Huey:
+    if queue_url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey("transcribe", url=queue_url, results=False)
+    if queue_url:
+        raise ValueError(f"TRANSCRIBE__QUEUE_URL must be a redis:// URL, not {queue_url!r}")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("transcribe", filename=str(data_dir / "queue.db"), results=False)
+
+
+class Jobs:
+    """Named tasks taking one string argument (a uuid), and the threads that run them."""
+
+    def __init__(self, huey: Huey, handlers: Mapping[str, Handler]) -> None:
+        self.huey = huey
+        self._tasks: dict[str, TaskWrapper] = {
+            name: huey.task(name=name)(_logged(name, handler)) for name, handler in handlers.items()
+        }
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def enqueue(self, name: str, argument: str) -> None:
+        self._tasks[name](argument)
+
+    def depth(self) -> int:
+        """Tasks waiting in the queue."""
+        return int(self.huey.pending_count())
+
+    def start(self, consumers: int, sweep: Callable[[], None], sweep_interval_s: float) -> None:
+        """Start `consumers` task threads and one sweeper thread (daemon threads)."""
+        for i in range(consumers):
+            self._spawn(f"consumer-{i}", self._consume)
+        self._spawn("sweeper", lambda: self._sweep(sweep, sweep_interval_s))
+        log.info("started %d queue consumers and the sweeper", consumers)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout_s)
+        self._threads.clear()
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _consume(self) -> None:
+        while not self._stop.is_set():
+            try:
+                task = self.huey.dequeue()
+            except Exception:
+                log.exception("the queue could not be read; retrying")
+                self._stop.wait(1.0)
+                continue
+            if task is None:
+                self._stop.wait(0.05)
+                continue
+            self.huey.execute(task)
+
+    def _sweep(self, sweep: Callable[[], None], interval_s: float) -> None:
+        while not self._stop.wait(interval_s):
+            try:
+                sweep()
+            except Exception:
+                log.exception("sweep failed; next one in %.1f s", interval_s)
+
+
+def _logged(name: str, handler: Handler) -> Callable[[str], None]:
+    """Huey swallows what a task raises into its own log; say which task and argument."""
+
+    def run(argument: str) -> None:
+        try:
+            handler(argument)
+        except Exception:
+            log.exception("task %s(%s) failed", name, argument)
+
+    run.__name__ = name
+    run.__qualname__ = name
+    return run

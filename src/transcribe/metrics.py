@@ -1,0 +1,43 @@
+"""Prometheus metrics of one process: jobs, transcription time, webhook attempts, the queue."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    """One registry per service instance, so several instances (tests) never collide."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.jobs = Counter(
+            "transcribe_jobs_total",
+            "Queue jobs run, by task and outcome.",
+            ["task", "outcome"],
+            registry=self.registry,
+        )
+        self.transcription_seconds = Histogram(
+            "transcribe_transcription_seconds",
+            "Wall time of transcription jobs.",
+            buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800),
+            registry=self.registry,
+        )
+        self.audio_seconds = Counter(
+            "transcribe_audio_seconds_total",
+            "Seconds of audio transcribed (all channels).",
+            registry=self.registry,
+        )
+        self.webhook_attempts = Counter(
+            "transcribe_webhook_attempts_total",
+            "Webhook delivery attempts, by event and outcome.",
+            ["event", "outcome"],
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "transcribe_queue_depth", "Tasks waiting in the queue.", registry=self.registry
+        )
+
+    def track_queue_depth(self, depth: Callable[[], int]) -> None:
+        self.queue_depth.set_function(lambda: float(depth()))

@@ -1,0 +1,1 @@
+"""Persistence: the database (SQLAlchemy 2, migrated with Alembic) and the files on disk."""

@@ -1,0 +1,155 @@
+"""Sending one attempt of a stored event, and deciding when to try again.
+
+Retried: timeouts, connection errors, 5xx, 408 and 429, with exponential backoff and jitter,
+until `give_up_after_s` after the event. Any other answer is final. Every attempt is
+recorded. A due delivery is claimed with an atomic update (its next attempt is pushed ahead
+by a lease) before it is queued, so the sweepers of several workers never queue it twice;
+if the queued attempt is lost, the lease runs out and a sweeper queues it again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import select, update
+
+from transcribe.auth import sign_webhook
+from transcribe.config import WebhookSettings
+from transcribe.store.db import Database
+from transcribe.store.models import Application, Delivery, DeliveryAttempt, utcnow
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({408, 429})
+# A queued attempt holds its delivery this long before a sweeper may queue it again.
+CLAIM_S = 120.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    event: str
+    status: str  # delivered | pending | failed
+    status_code: int | None
+    error: str | None
+
+
+def next_delay(attempts: int, settings: WebhookSettings, rng: random.Random | None = None) -> float:
+    """Seconds before attempt `attempts + 1`: base * 2^(attempts-1), capped, +-25% jitter."""
+    base = min(settings.backoff_max_s, settings.backoff_base_s * 2 ** max(0, attempts - 1))
+    jitter: float = (rng or random).uniform(0.75, 1.25)
+    return float(base * jitter)
+
+
+def claim_due(db: Database, limit: int = 100) -> list[str]:
+    """Take the deliveries whose next attempt is due; returns their ids."""
+    now = utcnow()
+    with db.session() as session:
+        due = session.scalars(
+            select(Delivery.id)
+            .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+            .order_by(Delivery.next_attempt_at)
+            .limit(limit)
+        ).all()
+    return [d for d in due if _claim(db, d, now)]
+
+
+def _claim(db: Database, delivery_id: str, now: datetime) -> bool:
+    with db.session() as session:
+        result = session.execute(
+            update(Delivery)
+            .where(
+                Delivery.id == delivery_id,
+                Delivery.status == "pending",
+                Delivery.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=now + timedelta(seconds=CLAIM_S))
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def attempt_delivery(db: Database, delivery_id: str, settings: WebhookSettings) -> Outcome:
+    """Send the event once, record the attempt, and schedule the next one if it failed."""
+    with db.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None or delivery.status != "pending":
+            return Outcome("unknown", "skipped", None, "not pending")
+        application = session.get(Application, delivery.application_id)
+        assert application is not None
+        event, url, method, payload = (
+            delivery.event,
+            delivery.url,
+            delivery.method,
+            delivery.payload,
+        )
+        app_id, secret = application.id, application.signature_secret
+        created_at = delivery.created_at
+
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    status_code, error = None, None
+    started = time.perf_counter()
+    try:
+        if method == "GET":
+            params = {k: str(v) for k, v in payload.items()}
+            query = str(httpx.QueryParams(params)).encode()
+            headers = {"Authorization": f"Bearer {sign_webhook(app_id, secret, query)}"}
+            response = httpx.get(url, params=params, headers=headers, timeout=settings.timeout_s)
+        else:
+            headers = {
+                "Authorization": f"Bearer {sign_webhook(app_id, secret, body)}",
+                "Content-Type": "application/json",
+            }
+            response = httpx.post(url, content=body, headers=headers, timeout=settings.timeout_s)
+        status_code = response.status_code
+    except httpx.TimeoutException:
+        error = f"timed out after {settings.timeout_s:g} s"
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    duration_ms = round((time.perf_counter() - started) * 1000)
+
+    delivered = status_code is not None and 200 <= status_code < 300
+    retryable = status_code is None or status_code >= 500 or status_code in RETRY_STATUSES
+    now = utcnow()
+    with db.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        assert delivery is not None
+        delivery.attempts += 1
+        delivery.last_status_code = status_code
+        delivery.last_error = error
+        session.add(
+            DeliveryAttempt(
+                delivery_id=delivery_id,
+                attempted_at=now,
+                status_code=status_code,
+                error=error,
+                duration_ms=duration_ms,
+            )
+        )
+        if delivered:
+            delivery.status = "delivered"
+        elif retryable:
+            wait = next_delay(delivery.attempts, settings)
+            due = now + timedelta(seconds=wait)
+            if due - created_at > timedelta(seconds=settings.give_up_after_s):
+                delivery.status = "failed"
+            else:
+                delivery.status = "pending"
+                delivery.next_attempt_at = due
+        else:
+            delivery.status = "failed"
+        outcome = Outcome(event, delivery.status, status_code, error)
+    log.info(
+        "webhook %s %s %s -> %s (attempt %d, %s)",
+        delivery_id,
+        method,
+        url,
+        status_code or error,
+        delivery.attempts,
+        outcome.status,
+    )
+    return outcome

@@ -1,0 +1,196 @@
+"""Real things for service tests: RSA keys, the API on a loopback port, a webhook receiver."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import uvicorn
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from transcribe.api import create_app
+from transcribe.auth import mint_application_token
+from transcribe.config import Settings
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    private_pem: str
+    public_pem: str
+
+
+def new_keypair() -> KeyPair:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return KeyPair(private, public)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def service_settings(data_dir: Path, port: int, **overrides: Any) -> Settings:
+    """Settings for a test service: fast retries and sweeps, an admin token, loopback URLs."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "public_url": f"http://127.0.0.1:{port}",
+        "admin_token": "test-admin-token",
+        "asr": {"device": "cpu", "workers": 1},
+        "webhooks": {"backoff_base_s": 0.4, "sweep_interval_s": 0.1, "timeout_s": 5},
+        "jobs": {"heartbeat_s": 0.3, "stale_after_s": 3, "consumer_threads": 2},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(values.get(key), dict):
+            values[key] = {**values[key], **value}
+        else:
+            values[key] = value
+    return Settings(**values)
+
+
+@dataclass
+class LiveApi:
+    """The real API under uvicorn in a thread, on a loopback port."""
+
+    settings: Settings
+    url: str
+    server: uvicorn.Server
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+    def register(self, keys: KeyPair, event_url: str | None = None) -> dict[str, Any]:
+        with self.client("test-admin-token") as c:
+            body: dict[str, Any] = {"name": "test app", "public_key": keys.public_pem}
+            if event_url:
+                body["event_url"] = event_url
+            response = c.post("/v1/applications", json=body)
+            assert response.status_code == 201, response.text
+            result: dict[str, Any] = response.json()
+            return result
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        with self.client() as c:
+            while time.monotonic() < deadline:
+                if c.get("/readyz").status_code == 200:
+                    return
+                time.sleep(0.1)
+        raise AssertionError("the service never became ready")
+
+
+@contextmanager
+def live_api(settings: Settings, port: int) -> Iterator[LiveApi]:
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise AssertionError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield LiveApi(settings=settings, url=f"http://127.0.0.1:{port}", server=server)
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def token_for(application_id: str, keys: KeyPair, **claims: Any) -> str:
+    return mint_application_token(application_id, keys.private_pem, **claims)
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    """An HTTP server on loopback that records every request and answers from a script."""
+
+    statuses: list[int] = field(default_factory=list)  # answered in order, then 200
+    requests: list[Received] = field(default_factory=list)
+    url: str = ""
+    _server: ThreadingHTTPServer | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> Receiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                with receiver._lock:
+                    receiver.requests.append(
+                        Received(
+                            self.command,
+                            parts.path,
+                            parts.query,
+                            {k.lower(): v for k, v in self.headers.items()},
+                            body,
+                            time.monotonic(),
+                        )
+                    )
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_POST = _handle
+            do_GET = _handle
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/events"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def wait_for(self, count: int, timeout: float = 120) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.requests) >= count:
+                    return list(self.requests)
+            time.sleep(0.05)
+        raise AssertionError(f"expected {count} webhook requests, got {len(self.requests)}")

@@ -1,0 +1,207 @@
+"""POST /v1/transcriptions end to end over real HTTP: upload, webhook, signed fetches, deletion."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import Clip
+from live import (
+    KeyPair,
+    LiveApi,
+    Receiver,
+    free_port,
+    live_api,
+    new_keypair,
+    service_settings,
+    token_for,
+)
+from signals import place, seconds
+from transcribe.auth import verify_webhook
+from transcribe.document import TranscriptionDocument
+
+
+@pytest.fixture(scope="module")
+def keys() -> KeyPair:
+    return new_keypair()
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
+    port = free_port()
+    settings = service_settings(tmp_path_factory.mktemp("svc"), port)
+    with live_api(settings, port) as server:
+        server.wait_ready()
+        yield server
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+def stereo_call(clips: dict[str, Clip]) -> bytes:
+    left = place(seconds(14), [(0.5, clips["jfk.wav"].samples)])
+    right = place(seconds(14), [(12.0 - 1.5, clips["goforward.wav"].samples)])
+    buffer = io.BytesIO()
+    sf.write(buffer, np.stack([left, right], axis=1), 16000, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def test_upload_transcribe_webhook_and_fetch(
+    api: LiveApi, keys: KeyPair, receiver: Receiver, clips: dict[str, Clip]
+) -> None:
+    app = api.register(keys)
+    token = token_for(app["id"], keys)
+    with api.client(token) as client:
+        response = client.post(
+            "/v1/transcriptions",
+            files={"file": ("call.wav", stereo_call(clips), "audio/wav")},
+            data={"language": "en-US", "eventUrl": receiver.url},
+        )
+        assert response.status_code == 202, response.text
+        recording_uuid = response.json()["recording_uuid"]
+
+        (event,) = receiver.wait_for(1)
+        assert event.method == "POST"
+        claims = verify_webhook(
+            event.headers["authorization"].removeprefix("Bearer "),
+            app["signature_secret"],
+            event.body,
+        )
+        assert claims["application_id"] == app["id"]
+        payload = event.json()
+        assert payload["status"] == "transcribed" and payload["type"] == "record"
+        assert payload["recording_uuid"] == recording_uuid
+
+        document = client.get(payload["transcription_url"])
+        assert document.status_code == 200
+        assert document.headers["content-type"] == "application/json"
+        doc = TranscriptionDocument.model_validate_json(document.content)
+        left = " ".join(s.raw_sentence for s in doc.channels[0].transcript)
+        right = " ".join(s.raw_sentence for s in doc.channels[1].transcript)
+        assert "ask not what your country can do for you" in left and "forward" not in left
+        assert "go forward" in right and "country" not in right
+
+        view = client.get(f"/v1/recordings/{recording_uuid}").json()
+        assert view["transcription"]["status"] == "done"
+        assert view["transcription"]["transcription_url"] == payload["transcription_url"]
+        assert view["channels"] == 2 and view["format"] == "wav"
+        assert view["expires_at"] > view["created_at"]
+
+        # The audio itself, with Range and ETag.
+        audio_url = view["recording_url"]
+        whole = client.get(audio_url)
+        assert whole.status_code == 200 and whole.headers["content-type"] == "audio/wav"
+        part = client.get(audio_url, headers={"Range": "bytes=0-43"})
+        assert part.status_code == 206 and part.content == whole.content[:44]
+        etag = whole.headers["etag"]
+        assert client.get(audio_url, headers={"If-None-Match": etag}).status_code == 304
+
+        # Another application sees none of it.
+        other_keys = new_keypair()
+        other = api.register(other_keys)
+        with api.client(token_for(other["id"], other_keys)) as stranger:
+            assert stranger.get(f"/v1/recordings/{recording_uuid}").status_code == 404
+            assert stranger.get(audio_url).status_code == 404
+            assert stranger.get(payload["transcription_url"]).status_code == 404
+
+        # Deleting erases the recording, the transcript and both files.
+        assert client.delete(f"/v1/recordings/{recording_uuid}").status_code == 204
+        for url in (f"/v1/recordings/{recording_uuid}", audio_url, payload["transcription_url"]):
+            gone = client.get(url)
+            assert gone.status_code == 404 and gone.json()["title"] == "Not found"
+
+
+def test_recordings_list_pages_with_a_cursor(
+    api: LiveApi, keys: KeyPair, clips: dict[str, Clip]
+) -> None:
+    app = api.register(keys)
+    with api.client(token_for(app["id"], keys)) as client:
+        buffer = io.BytesIO()
+        sf.write(buffer, clips["cards_001.wav"].samples, 16000, format="WAV")
+        made = [
+            client.post(
+                "/v1/transcriptions", files={"file": ("c.wav", buffer.getvalue(), "audio/wav")}
+            ).json()["recording_uuid"]
+            for _ in range(5)
+        ]
+        seen, cursor = [], None
+        while True:
+            params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+            page = client.get("/v1/recordings", params=params).json()
+            seen += [item["recording_uuid"] for item in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert sorted(seen) == sorted(made) and len(seen) == 5
+        assert client.get("/v1/recordings", params={"cursor": "garbage"}).status_code == 422
+
+
+@pytest.mark.parametrize(
+    "name,content,status,words",
+    [
+        ("empty.wav", b"", 422, "empty"),
+        ("notes.wav", b"hello, this is text" * 100, 415, "not a WAV"),
+        ("cut.wav", None, 422, "truncated"),
+    ],
+)
+def test_bad_uploads_are_clear_4xx(
+    api: LiveApi, keys: KeyPair, name: str, content: bytes | None, status: int, words: str
+) -> None:
+    if content is None:
+        whole = (Path(__file__).resolve().parents[2] / "shared/data/speech/jfk.wav").read_bytes()
+        content = whole[: len(whole) // 2]
+    app = api.register(keys)
+    with api.client(token_for(app["id"], keys)) as client:
+        response = client.post("/v1/transcriptions", files={"file": (name, content, "audio/wav")})
+        assert response.status_code == status, response.text
+        body = response.json()
+        assert set(body) >= {"type", "title", "detail"} and words in body["detail"]
+        assert client.get("/v1/recordings").json()["items"] == []  # nothing half-stored
+
+
+def test_missing_file_field_and_wrong_language(
+    api: LiveApi, keys: KeyPair, clips: dict[str, Clip]
+) -> None:
+    app = api.register(keys)
+    with api.client(token_for(app["id"], keys)) as client:
+        missing = client.post("/v1/transcriptions", data={"language": "en"})
+        assert missing.status_code == 422
+        assert missing.json()["invalid_parameters"][0]["name"] == "file"
+        buffer = io.BytesIO()
+        sf.write(buffer, clips["cards_001.wav"].samples, 16000, format="WAV")
+        french = client.post(
+            "/v1/transcriptions",
+            files={"file": ("c.wav", buffer.getvalue(), "audio/wav")},
+            data={"language": "fr-FR"},
+        )
+        assert french.status_code == 422 and "English only" in french.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "path", ["../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "%00", "x" * 300, "not-a-uuid"]
+)
+def test_path_tricks_in_file_ids_are_404(api: LiveApi, keys: KeyPair, path: str) -> None:
+    app = api.register(keys)
+    with api.client(token_for(app["id"], keys)) as client:
+        response = client.get(f"/v1/files/{path}")
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/json"
+
+
+def test_operations_endpoints(api: LiveApi) -> None:
+    with api.client() as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        assert client.get("/readyz").json()["status"] == "ready"
+        metrics = client.get("/metrics").text
+        assert "transcribe_queue_depth" in metrics and "transcribe_jobs_total" in metrics
+        assert "X-Request-ID".lower() in {k.lower() for k in client.get("/healthz").headers}
+        assert client.get("/openapi.json").json()["info"]["title"] == "transcribe"
