@@ -9,12 +9,13 @@ import pytest
 from jiwer import wer
 from whisper_normalizer.english import EnglishTextNormalizer
 
-from conftest import Clip, assert_document_invariants
-from signals import dtmf, place, seconds, speech_onset, tone, white_noise
 from transcribe.asr import Transcriber
 from transcribe.audio import SAMPLE_RATE, Audio
 from transcribe.document import TranscriptionDocument
 from transcribe.errors import UnsupportedLanguageError
+
+from conftest import Clip, assert_document_invariants
+from signals import dtmf, place, seconds, speech_onset, tone, white_noise
 
 normalise = EnglishTextNormalizer()
 

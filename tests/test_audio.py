@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import SPEECH_DIR
-from signals import tone
 from transcribe.audio import SAMPLE_RATE, load_audio
 from transcribe.errors import InvalidAudioError, UnsupportedAudioError
+
+from conftest import SPEECH_DIR
+from signals import tone
 
 
 def _tone_at(rate: int, freq: float, duration: float, channels: int = 1) -> np.ndarray:

@@ -10,8 +10,9 @@ from pathlib import Path
 import srt
 import webvtt
 
-from conftest import SPEECH_DIR
 from transcribe.document import TranscriptionDocument
+
+from conftest import SPEECH_DIR
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

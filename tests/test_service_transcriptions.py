@@ -10,6 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from transcribe.auth import verify_webhook
+from transcribe.document import TranscriptionDocument
+
 from conftest import Clip
 from live import (
     KeyPair,
@@ -22,8 +25,6 @@ from live import (
     token_for,
 )
 from signals import place, seconds
-from transcribe.auth import verify_webhook
-from transcribe.document import TranscriptionDocument
 
 
 @pytest.fixture(scope="module")

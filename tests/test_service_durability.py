@@ -1,0 +1,178 @@
+"""SIGKILL loses nothing: webhooks and transcriptions finish once a process is back."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import Clip
+from live import Receiver, free_port, new_keypair, token_for
+
+ENV = {
+    "TRANSCRIBE__ADMIN_TOKEN": "test-admin-token",
+    "TRANSCRIBE__ASR__DEVICE": "cpu",
+    "TRANSCRIBE__WEBHOOKS__BACKOFF_BASE_S": "1.5",
+    "TRANSCRIBE__WEBHOOKS__SWEEP_INTERVAL_S": "0.2",
+    "TRANSCRIBE__JOBS__HEARTBEAT_S": "0.3",
+    "TRANSCRIBE__JOBS__STALE_AFTER_S": "2",
+}
+
+
+def _env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        **ENV,
+        "TRANSCRIBE__DATA_DIR": str(data_dir),
+        "TRANSCRIBE__PUBLIC_URL": f"http://127.0.0.1:{port}",
+        **extra,
+    }
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "transcribe", *args], env=env, stdout=out, stderr=out
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(30)
+
+
+def wait_ready(url: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} never became ready")
+
+
+def register(url: str) -> str:
+    """A new application's token."""
+    keys = new_keypair()
+    response = httpx.post(
+        f"{url}/v1/applications",
+        json={"name": "durable", "public_key": keys.public_pem},
+        headers={"Authorization": "Bearer test-admin-token"},
+    )
+    assert response.status_code == 201, response.text
+    return token_for(response.json()["id"], keys, ttl_s=3600)
+
+
+def wav(samples: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, 16000, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def test_a_service_killed_between_attempts_still_delivers(
+    tmp_path: Path, clips: dict[str, Clip]
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = _env(tmp_path / "data", port)
+    receiver = Receiver(statuses=[503]).start()
+    log = tmp_path / "serve.log"
+    try:
+        with process(["serve", "--port", str(port)], env, log) as first:
+            wait_ready(url)
+            token = register(url)
+            response = httpx.post(
+                f"{url}/v1/transcriptions",
+                files={"file": ("c.wav", wav(clips["cards_005.wav"].samples), "audio/wav")},
+                data={"eventUrl": receiver.url},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert response.status_code == 202
+            receiver.wait_for(1)
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+        time.sleep(2.0)  # past the retry's due time while nothing runs
+        assert len(receiver.requests) == 1
+        with process(["serve", "--port", str(port)], env, log):
+            wait_ready(url)
+            requests = receiver.wait_for(2, timeout=60)
+            assert requests[0].body == requests[1].body
+            deliveries = httpx.get(
+                f"{url}/v1/webhooks/deliveries", headers={"Authorization": f"Bearer {token}"}
+            ).json()
+            assert [a["status_code"] for a in deliveries[0]["attempts"]] == [503, 200]
+            assert deliveries[0]["status"] == "delivered"
+    finally:
+        receiver.stop()
+
+
+def test_a_worker_killed_mid_transcription_is_replaced(
+    tmp_path: Path, clips: dict[str, Clip]
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    data = tmp_path / "data"
+    api_env = _env(data, port, TRANSCRIBE__EMBEDDED_WORKER="false")
+    worker_env = _env(data, port)
+    receiver = Receiver().start()
+    # A minute of speech: long enough to catch the worker in the middle of it.
+    names = [n for n in clips if n.startswith(("ls_", "librivox"))]
+    speech = np.concatenate([clips[n].samples for n in names] * 2)
+    log = tmp_path / "procs.log"
+    try:
+        with process(["serve", "--port", str(port)], api_env, log):
+            wait_ready(url)
+            token = register(url)
+            auth = {"Authorization": f"Bearer {token}"}
+            response = httpx.post(
+                f"{url}/v1/transcriptions",
+                files={"file": ("long.wav", wav(speech), "audio/wav")},
+                data={"eventUrl": receiver.url},
+                headers=auth,
+            )
+            assert response.status_code == 202
+            recording = f"{url}/v1/recordings/{response.json()['recording_uuid']}"
+            with process(["worker"], worker_env, log) as worker:
+                deadline = time.monotonic() + 120
+                while httpx.get(recording, headers=auth).json()["transcription"]["status"] != (
+                    "running"
+                ):
+                    assert time.monotonic() < deadline, log.read_text()[-3000:]
+                    time.sleep(0.05)
+                worker.send_signal(signal.SIGKILL)
+                worker.wait(10)
+            assert receiver.requests == []
+            assert httpx.get(recording, headers=auth).json()["transcription"]["status"] == (
+                "running"
+            )
+            with process(["worker"], worker_env, log):
+                (event,) = receiver.wait_for(1, timeout=240)
+            payload = event.json()
+            assert payload["status"] == "transcribed", payload
+            document = httpx.get(payload["transcription_url"], headers=auth).json()
+            said = " ".join(s["raw_sentence"] for s in document["channels"][0]["transcript"])
+            assert "narrative would be tedious" in said
+            assert len(receiver.requests) == 1  # one event, however many times the job ran
+    finally:
+        receiver.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
