@@ -1,0 +1,108 @@
+"""Retention deletes what has expired; the app/token CLI registers and mints working tokens."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import soundfile as sf
+
+from conftest import Clip
+from live import Receiver, free_port, live_api, new_keypair, service_settings, token_for
+
+
+def test_recordings_past_retention_are_deleted_with_their_files(
+    tmp_path: Path, clips: dict[str, Clip]
+) -> None:
+    port = free_port()
+    settings = service_settings(tmp_path / "data", port, retention_days=4 / 86400)  # 4 s
+    receiver = Receiver().start()
+    try:
+        with live_api(settings, port) as api:
+            api.wait_ready()
+            keys = new_keypair()
+            app = api.register(keys)
+            buffer = io.BytesIO()
+            sf.write(buffer, clips["goforward.wav"].samples, 16000, format="WAV")
+            with api.client(token_for(app["id"], keys)) as client:
+                accepted = client.post(
+                    "/v1/transcriptions",
+                    files={"file": ("c.wav", buffer.getvalue(), "audio/wav")},
+                    data={"eventUrl": receiver.url},
+                ).json()
+                (event,) = receiver.wait_for(1)
+                url = event.json()["transcription_url"]
+                view = client.get(f"/v1/recordings/{accepted['recording_uuid']}").json()
+                assert client.get(url).status_code == 200
+                stored = list((tmp_path / "data" / "files").glob("*.*"))
+                assert len(stored) == 2  # the audio and the transcript
+                deadline = time.monotonic() + 30
+                while client.get(url).status_code != 404:
+                    assert time.monotonic() < deadline, "never expired"
+                    time.sleep(0.2)
+                assert client.get(view["recording_url"]).status_code == 404
+                assert client.get(f"/v1/recordings/{view['recording_uuid']}").status_code == 404
+                assert list((tmp_path / "data" / "files").glob("*.*")) == []
+    finally:
+        receiver.stop()
+
+
+def _cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TRANSCRIBE__DATA_DIR": str(data_dir)}
+    return subprocess.run(
+        [sys.executable, "-m", "transcribe", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_app_create_and_token_work_against_the_api(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    keys = new_keypair()
+    (tmp_path / "public.pem").write_text(keys.public_pem)
+    (tmp_path / "private.pem").write_text(keys.private_pem)
+    created = _cli(
+        "app", "create", "--name", "cli app", "--public-key", str(tmp_path / "public.pem"),
+        "--event-url", "http://127.0.0.1:9/hook", data_dir=data,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    app = json.loads(created.stdout)
+    assert app["name"] == "cli app" and app["signature_secret"] and app["event_method"] == "POST"
+
+    minted = _cli(
+        "token", "--application-id", app["id"], "--private-key", str(tmp_path / "private.pem"),
+        data_dir=data,
+    )  # fmt: skip
+    assert minted.returncode == 0, minted.stderr
+    port = free_port()
+    settings = service_settings(data, port, embedded_worker=False)
+    with live_api(settings, port) as api:
+        token = minted.stdout.strip()
+        response = httpx.get(
+            f"{api.url}/v1/recordings", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 200 and response.json()["items"] == []
+
+
+def test_cli_errors_are_one_line(tmp_path: Path) -> None:
+    (tmp_path / "bad.pem").write_text("not a key")
+    bad_key = _cli(
+        "app", "create", "--name", "x", "--public-key", str(tmp_path / "bad.pem"),
+        data_dir=tmp_path / "d",
+    )  # fmt: skip
+    assert bad_key.returncode == 2 and "public_key is not a PEM" in bad_key.stderr
+    missing = _cli(
+        "token", "--application-id", "x", "--private-key", str(tmp_path / "nope.pem"),
+        data_dir=tmp_path / "d",
+    )  # fmt: skip
+    assert missing.returncode == 2 and "cannot read the private key" in missing.stderr
+    for result in (bad_key, missing):
+        assert "Traceback" not in result.stderr
