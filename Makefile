@@ -28,6 +28,12 @@ pytest: venv
 
 test: lint typecheck pytest
 
+# The whole product in one process: SQLite, the queue and the model (tiny.en, CPU) in ./data.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+serve: venv
+	$(BIN)/transcribe serve --host $(HOST) --port $(PORT)
+
 bench: venv
 	$(BIN)/python bench/asr.py
 
