@@ -170,7 +170,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from transcribe.api import create_app
 
     logs.configure(logging.DEBUG if args.verbose > 1 else logging.INFO)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None)
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False
+    )
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -24,6 +25,7 @@ from transcribe.logs import request_id
 from transcribe.service import Service
 
 log = logging.getLogger(__name__)
+access = logging.getLogger("transcribe.access")
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -55,8 +57,16 @@ def create_app(settings: Settings) -> FastAPI:
     ) -> Response:
         rid = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
         token = request_id.set(rid)
+        started = time.perf_counter()
         try:
             response = await call_next(request)
+            access.info(
+                "%s %s %d %.1f ms",
+                request.method,
+                request.url.path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
         finally:
             request_id.reset(token)
         response.headers["X-Request-ID"] = rid

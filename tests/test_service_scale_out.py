@@ -1,0 +1,103 @@
+"""Scale-out mode: an API node and a separate worker share PostgreSQL, Redis and a volume.
+
+Runs against the machine's local PostgreSQL (127.0.0.1:5432, database `test`) and Redis
+(127.0.0.1:6379) and skips, saying which, where they do not answer. Each run works in a fresh
+PostgreSQL schema, dropped afterwards; tasks another run left in the Redis queue are harmless,
+since a task only acts on rows its own database holds.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import soundfile as sf
+
+from conftest import Clip
+from live import Receiver, free_port, live_api, new_keypair, service_settings, token_for
+
+POSTGRES = os.environ.get("TRANSCRIBE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS = os.environ.get("TRANSCRIBE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        admin = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL at {POSTGRES} does not answer: {exc}")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    finally:
+        admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        admin.close()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url(REDIS, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis at {REDIS} does not answer: {exc}")
+    return REDIS
+
+
+def test_api_node_and_worker_share_postgres_redis_and_a_volume(
+    tmp_path: Path, postgres_url: str, redis_url: str, clips: dict[str, Clip]
+) -> None:
+    volume = tmp_path / "shared-volume"
+    port = free_port()
+    settings = service_settings(
+        volume, port, database_url=postgres_url, queue_url=redis_url, embedded_worker=False
+    )
+    env = {
+        **os.environ,
+        "TRANSCRIBE__DATA_DIR": str(volume),
+        "TRANSCRIBE__DATABASE_URL": postgres_url,
+        "TRANSCRIBE__QUEUE_URL": redis_url,
+        "TRANSCRIBE__PUBLIC_URL": settings.public_url,
+        "TRANSCRIBE__ASR__DEVICE": "cpu",
+    }
+    receiver = Receiver().start()
+    log = (tmp_path / "worker.log").open("wb")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "transcribe", "worker"], env=env, stdout=log, stderr=log
+    )
+    try:
+        with live_api(settings, port) as api:
+            with httpx.Client(base_url=api.url) as plain:
+                assert plain.get("/readyz").status_code == 200  # no model on an API node
+            keys = new_keypair()
+            app = api.register(keys)
+            buffer = io.BytesIO()
+            sf.write(buffer, clips["librivox_sas01_0930.wav"].samples, 16000, format="WAV")
+            with api.client(token_for(app["id"], keys)) as client:
+                response = client.post(
+                    "/v1/transcriptions",
+                    files={"file": ("c.wav", buffer.getvalue(), "audio/wav")},
+                    data={"eventUrl": receiver.url},
+                )
+                assert response.status_code == 202
+                (event,) = receiver.wait_for(1, timeout=180)
+                payload = event.json()
+                assert payload["status"] == "transcribed", payload
+                document = client.get(payload["transcription_url"]).json()
+                said = document["channels"][0]["transcript"][0]["raw_sentence"]
+                assert "amiable himself" in said
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        log.close()
+        receiver.stop()
+    assert worker.returncode == 0, (tmp_path / "worker.log").read_text()[-2000:]
