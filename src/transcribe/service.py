@@ -21,6 +21,7 @@ import numpy as np
 from sqlalchemy import or_, select, update
 
 from transcribe.asr import Transcriber
+from transcribe.asr.transcriber import normalise_language
 from transcribe.audio import load_audio
 from transcribe.auth import load_public_key, new_signature_secret
 from transcribe.config import Settings
@@ -122,6 +123,14 @@ class Service:
     def model_error(self) -> str | None:
         return self._model_error
 
+    def check_language(self, language: str | None) -> None:
+        """Refuse a language the model cannot do. An API node without the model (its workers
+        have it) checks only that the code is a language; a worker refuses the rest."""
+        if self.settings.embedded_worker:
+            self.transcriber().check_language(language)
+        else:
+            normalise_language(language)
+
     # -- applications ----------------------------------------------------------------------
 
     def create_application(
@@ -167,7 +176,7 @@ class Service:
     ) -> Recording:
         """An existing recording file to transcribe (POST /v1/transcriptions)."""
         audio = load_audio(upload)  # refuse what we cannot decode before storing anything
-        self.transcriber().check_language(options.get("language"))
+        self.check_language(options.get("language"))
         ext = _extension(audio.source_format)
         now = utcnow()
         with self.db.session() as session:

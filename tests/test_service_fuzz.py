@@ -1,0 +1,53 @@
+"""Schemathesis drives every operation of /openapi.json with generated input: never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+
+from live import LiveApi, free_port, live_api, new_keypair, service_settings, token_for
+
+
+@pytest.fixture(scope="module")
+def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveApi, str]]:
+    port = free_port()
+    config = service_settings(tmp_path_factory.mktemp("fuzz"), port, embedded_worker=False)
+    with live_api(config, port) as api:
+        keys = new_keypair()
+        app = api.register(keys)
+        yield api, token_for(app["id"], keys, ttl_s=3600)
+
+
+def fuzz(operation: Any, base_url: str, bearer: str) -> None:
+    """Up to 25 generated requests for one operation; none may answer 5xx."""
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
+    def call(case: Any) -> None:
+        response = case.call_and_validate(
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {bearer}"},
+            checks=[not_a_server_error],
+        )
+        if response.status_code >= 400 and response.status_code != 405:
+            assert response.headers["content-type"][0].startswith("application/json")
+            assert {"type", "title", "detail"} <= set(response.json())
+
+    call()
+
+
+def test_no_input_makes_a_server_error(fuzzed: tuple[LiveApi, str]) -> None:
+    api, token = fuzzed
+    schema = schemathesis.openapi.from_url(f"{api.url}/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 9
+    for operation in operations:
+        admin = operation.path == "/v1/applications"
+        fuzz(operation, api.url, "test-admin-token" if admin else token)
