@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck pytest serve bench clean
+.PHONY: venv system-deps test lint typecheck pytest serve bench clean
 
 venv: $(STAMP)
 
@@ -23,7 +23,12 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-pytest: venv
+# System packages the tests need: espeak-ng synthesises the speech of the analytics
+# end-to-end test. Installed with apt-get when missing (CI runs as root).
+system-deps:
+	command -v espeak-ng >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng)
+
+pytest: venv system-deps
 	$(BIN)/pytest
 
 test: lint typecheck pytest
@@ -36,6 +41,7 @@ serve: venv
 
 bench: venv
 	$(BIN)/python bench/asr.py
+	$(BIN)/python bench/analytics.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,116 @@
+"""End to end: a two-channel call of synthesised speech through `transcribe file`.
+
+Channel 0 asks two questions, channel 1 answers each and commits to sending the invoice.
+The speech comes from espeak-ng (installed by `make system-deps`), the transcript from the
+real tiny.en model, and the analytics from the real spaCy pipeline, so the assertions are
+about where entries land, not about exact ASR wording.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from transcribe.audio import SAMPLE_RATE, load_audio
+from transcribe.document import Sentence, TranscriptionDocument
+
+REPO = Path(__file__).resolve().parents[1]
+
+TURNS = [
+    (0, "Hello. Could you send me the invoice by Friday?"),
+    (1, "Yes. I will send the invoice tomorrow morning."),
+    (0, "When did the order ship?"),
+    (1, "It shipped on Monday."),
+]
+
+
+def synthesise_call(folder: Path) -> Path:
+    """Each turn spoken by espeak-ng on its channel, one second of silence between turns."""
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        pytest.fail("espeak-ng is missing: run `make system-deps` (apt-get install espeak-ng)")
+    spoken = []
+    for i, (channel, text) in enumerate(TURNS):
+        wav = folder / f"turn{i}.wav"
+        subprocess.run([espeak, "-v", "en-us", "-s", "150", "-w", str(wav), text], check=True)
+        spoken.append((channel, load_audio(wav).samples[0]))
+    total = sum(len(s) for _, s in spoken) + SAMPLE_RATE * (len(spoken) + 1)
+    call = np.zeros((2, total), np.float32)
+    position = SAMPLE_RATE // 2
+    for channel, samples in spoken:
+        call[channel, position : position + len(samples)] = samples
+        position += len(samples) + SAMPLE_RATE
+    path = folder / "call.wav"
+    sf.write(path, call.T, SAMPLE_RATE)
+    return path
+
+
+def transcribe_file(path: Path, *options: str) -> TranscriptionDocument:
+    env = {**os.environ, "TRANSCRIBE__ASR__DEVICE": "cpu"}
+    result = subprocess.run(
+        [sys.executable, "-m", "transcribe.cli", "file", str(path), *options],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return TranscriptionDocument.model_validate(json.loads(result.stdout))
+
+
+def find(doc: TranscriptionDocument, channel: int, word: str) -> tuple[int, Sentence]:
+    """The sentence of a channel that says `word`."""
+    for index, sentence in enumerate(doc.channels[channel].transcript):
+        if word in sentence.raw_sentence.split():
+            return index, sentence
+    raise AssertionError(f"no sentence with {word!r} on channel {channel}: {doc.channels}")
+
+
+@pytest.fixture(scope="module")
+def call(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synthesise_call(tmp_path_factory.mktemp("e2e"))
+
+
+def test_questions_answers_and_commitments_land_in_the_right_sentences(call: Path) -> None:
+    doc = transcribe_file(call)
+    assert len(doc.channels) == 2
+
+    ask, request = find(doc, 0, "invoice")
+    commit, reply = find(doc, 1, "tomorrow")
+    when, shipped_q = find(doc, 0, "ship")
+    monday, shipped = find(doc, 1, "monday")
+
+    assert len(request.questions) == 1 and "send me the invoice" in request.questions[0]
+    assert len(request.action_items) == 1 and "send me the invoice" in request.action_items[0]
+    assert reply.questions == [] and len(reply.answers) == 1
+    assert any("send the invoice tomorrow" in a for a in reply.action_items)
+    assert len(shipped_q.questions) == 1 and "order ship" in shipped_q.questions[0]
+    assert shipped.answers and "shipped on monday" in shipped.answers[0].lower()
+    assert shipped.action_items == [] and shipped.questions == []
+
+    linked = {
+        (p.question.channel, p.question.sentence, p.answer.channel, p.answer.sentence)
+        for p in doc.qa_pairs
+    }
+    assert linked == {(0, ask, 1, commit), (0, when, 1, monday)}
+    for channel in doc.channels:
+        for sentence in channel.transcript:
+            for entry in sentence.questions + sentence.action_items + sentence.answers:
+                assert entry in sentence.sentence
+
+
+def test_no_analytics_leaves_the_lists_empty(call: Path) -> None:
+    doc = transcribe_file(call, "--no-analytics")
+    assert doc.qa_pairs == []
+    for channel in doc.channels:
+        for sentence in channel.transcript:
+            assert sentence.questions == sentence.action_items == sentence.answers == []
