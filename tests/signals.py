@@ -61,3 +61,27 @@ def speech_onset(samples: FloatArray, frame: float = 0.02) -> float:
     floor, peak = float(np.percentile(level, 20)), float(level.max())
     first = int(np.argmax(level >= floor + (peak - floor) / 2))
     return first * frame
+
+
+def speech_offset(samples: FloatArray, frame: float = 0.02) -> float:
+    """Seconds to the end of the last 20 ms frame at least halfway (in dB) from floor to peak:
+    the end of the last word, by the same measure as `speech_onset`."""
+    n = seconds(frame)
+    frames = samples[: len(samples) // n * n].reshape(-1, n)
+    rms = np.sqrt((frames.astype(np.float64) ** 2).mean(axis=1)) + 1e-12
+    level = 20 * np.log10(rms)
+    floor, peak = float(np.percentile(level, 20)), float(level.max())
+    loud = np.nonzero(level >= floor + (peak - floor) / 2)[0]
+    return float(loud[-1] + 1) * frame
+
+
+def find_offset(haystack: FloatArray, needle: FloatArray) -> tuple[float, float]:
+    """Where `needle` best lines up inside `haystack` by cross-correlation: (seconds, match),
+    match being the normalised correlation there (1.0 for an exact copy, ~0 for unrelated)."""
+    size = 1 << int(np.ceil(np.log2(len(haystack) + len(needle))))
+    spectrum = np.fft.rfft(haystack, size) * np.conj(np.fft.rfft(needle, size))
+    correlation = np.fft.irfft(spectrum, size)[: len(haystack)]
+    lag = int(np.argmax(correlation))
+    window = haystack[lag : lag + len(needle)].astype(np.float64)
+    energy = float(np.sqrt((window**2).sum() * (needle.astype(np.float64) ** 2).sum())) + 1e-12
+    return lag / SAMPLE_RATE, float(correlation[lag]) / energy

@@ -8,6 +8,7 @@ at its original rate. Anything we cannot decode is an `InvalidAudioError` or
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +47,30 @@ class Audio:
 
 def load_audio(path: str | Path) -> Audio:
     """Decode a recording file into per-channel 16 kHz float32 samples."""
-    path = Path(path)
+    name, info = _probe(Path(path))
+    parts = list(_blocks(name, info))
+    if parts:
+        samples = np.ascontiguousarray(np.concatenate(parts).T)
+    else:
+        samples = np.zeros((info.channels, 0), dtype=np.float32)
+    if samples.shape[1] == 0:
+        raise InvalidAudioError(f"{name}: the file holds no audio frames", field="file")
+    return Audio(samples=samples, source_rate=info.samplerate, source_format=info.format)
+
+
+def stream_audio(path: str | Path) -> Iterator[FloatArray]:
+    """A file's audio as (frames, channels) blocks at 16 kHz, decoded as they are consumed.
+
+    For audio too long to hold (a two-hour call leg): memory stays at one block. The file is
+    checked now, so a bad one fails here rather than halfway through the caller's work;
+    corruption further in is an `InvalidAudioError` from the iteration.
+    """
+    name, info = _probe(Path(path))
+    return _blocks(name, info)
+
+
+def _probe(path: Path) -> tuple[str, sf._SoundFileInfo]:
+    """The file's header, checked: we can decode it and its shape is one we take."""
     name = str(path)
     if not path.is_file():
         raise InvalidAudioError(f"{name}: no such file", field="file")
@@ -71,31 +95,25 @@ def load_audio(path: str | Path) -> Audio:
         )
     if info.samplerate < 4000 or info.samplerate > 384_000:
         raise InvalidAudioError(f"{name}: sample rate {info.samplerate} Hz is not audio")
-    samples = _decode(name, info)
-    if samples.shape[1] == 0:
-        raise InvalidAudioError(f"{name}: the file holds no audio frames", field="file")
-    return Audio(samples=samples, source_rate=info.samplerate, source_format=info.format)
+    return name, info
 
 
-def _decode(name: str, info: sf._SoundFileInfo) -> FloatArray:
-    """Read blocks, resample each as a stream, and stack the result per channel."""
+def _blocks(name: str, info: sf._SoundFileInfo) -> Iterator[FloatArray]:
+    """Read blocks and resample each as a stream, so the source rate is never held whole."""
     resampler = (
         soxr.ResampleStream(info.samplerate, SAMPLE_RATE, info.channels, dtype="float32")
         if info.samplerate != SAMPLE_RATE
         else None
     )
-    parts: list[FloatArray] = []
-    read = 0
     try:
         with sf.SoundFile(name) as f:
             while True:
                 block = f.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
                 last = len(block) < _BLOCK_FRAMES
-                read += len(block)
                 if resampler is not None:
                     block = resampler.resample_chunk(block, last=last)
                 if len(block):
-                    parts.append(np.ascontiguousarray(block))
+                    yield np.ascontiguousarray(block)
                 if last:
                     break
     except sf.LibsndfileError as exc:
@@ -104,9 +122,6 @@ def _decode(name: str, info: sf._SoundFileInfo) -> FloatArray:
         ) from exc
     if info.format in ("WAV", "WAVEX"):
         _check_wav_complete(name)
-    if not parts:
-        return np.zeros((info.channels, 0), dtype=np.float32)
-    return np.ascontiguousarray(np.concatenate(parts).T)
 
 
 def _check_wav_complete(name: str) -> None:

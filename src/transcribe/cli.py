@@ -20,6 +20,7 @@ from transcribe.errors import TranscribeError
 
 if TYPE_CHECKING:
     from transcribe.asr.transcriber import ProgressCallback
+    from transcribe.recording import LegFile
 
 log = logging.getLogger("transcribe")
 
@@ -85,7 +86,24 @@ def build_parser() -> argparse.ArgumentParser:
         default="json",
         help="json: the transcription document (default); txt/srt/vtt: channel-labelled text",
     )
+    file_cmd.add_argument(
+        "--no-analytics",
+        action="store_true",
+        help="skip the spaCy step that fills questions, answers, action items and qa_pairs",
+    )
     file_cmd.set_defaults(handler=cmd_file)
+
+    analyze = commands.add_parser(
+        "analyze",
+        help="(re-)fill questions, answers, action items and qa_pairs of a transcription JSON",
+        description=(
+            "Read a transcription document (the JSON `transcribe file` prints), replace the "
+            "questions, answers and action_items of every sentence and the top-level qa_pairs "
+            "with what the analytics step finds, and print the document on stdout."
+        ),
+    )
+    analyze.add_argument("document", type=Path, help="the transcription document (JSON)")
+    analyze.set_defaults(handler=cmd_analyze)
 
     serve = commands.add_parser(
         "serve",
@@ -143,6 +161,44 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--private-key", required=True, type=Path, help="PEM RSA private key")
     token.add_argument("--ttl", type=int, default=900, help="seconds until it expires (900)")
     token.set_defaults(handler=cmd_token)
+
+    record = commands.add_parser(
+        "record",
+        help="render per-leg audio files into one recording, like the record action",
+        description=(
+            "Render call legs (one audio file per leg: WAV, FLAC, MP3 or OGG, any rate) into "
+            "a recording as Vonage's record action would: mono, split stereo or N channels, "
+            "16 kHz, each leg at its offset on the recording clock. Faster than real time. "
+            "Prints a JSON summary (file, format, channels, duration, size, why it ended)."
+        ),
+    )
+    record.add_argument(
+        "legs",
+        nargs="+",
+        metavar="LEG[@OFFSET_MS]",
+        help="leg files in join order (the first is the caller), each optionally with the "
+        "millisecond it joined, e.g. agent.wav@1500",
+    )
+    record.add_argument("-o", "--output", required=True, type=Path, help="the recording file")
+    record.add_argument(
+        "--format",
+        metavar="F",
+        help="mp3, wav or ogg (default: from OUT's extension, else mp3, or wav for more than "
+        "2 channels)",
+    )
+    record.add_argument(
+        "--split", metavar="conversation", help="stereo: caller left, everyone else right"
+    )
+    record.add_argument(
+        "--channels", metavar="N", help="1-32: leg k in channel k, the rest in channel N"
+    )
+    record.add_argument(
+        "--end-on-silence", metavar="S", help="stop after S (3-10) seconds of silence"
+    )
+    record.add_argument("--end-on-key", metavar="K", help="stop at keypad key K (0-9, *, #)")
+    record.add_argument("--timeout", metavar="S", help="stop after S (3-7200) seconds")
+    record.add_argument("--beep-start", action="store_true", help="beep at the start")
+    record.set_defaults(handler=cmd_record)
     return parser
 
 
@@ -156,10 +212,41 @@ def cmd_file(args: argparse.Namespace, settings: Settings) -> int:
     transcriber.check_language(args.language)
     with _progress_bar(args.path.name) as update:
         doc = transcriber.transcribe(audio, language=args.language, progress=update)
+    if not args.no_analytics:
+        from transcribe.analytics import Analyzer
+
+        doc = Analyzer().analyze(doc)
     if args.output == "json":
         sys.stdout.write(doc.model_dump_json(indent=2) + "\n")
     else:
         sys.stdout.write(export(doc, args.output))
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
+    from pydantic import ValidationError
+
+    from transcribe.analytics import Analyzer
+    from transcribe.document import TranscriptionDocument
+    from transcribe.errors import InvalidRequestError
+
+    try:
+        data = args.document.read_bytes()
+    except OSError as exc:
+        raise InvalidRequestError(
+            f"cannot read the transcription document {args.document}: {exc.strerror}",
+            field="document",
+        ) from None
+    try:
+        doc = TranscriptionDocument.model_validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the document"
+        raise InvalidRequestError(
+            f"{args.document} is not a transcription document: {where}: {first['msg']}",
+            field="document",
+        ) from None
+    sys.stdout.write(Analyzer().analyze(doc).model_dump_json(indent=2) + "\n")
     return 0
 
 
@@ -225,6 +312,92 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     except (ValueError, TypeError) as exc:
         raise TranscribeError(f"{args.private_key}: not a PEM RSA private key ({exc})") from exc
     return 0
+
+
+def cmd_record(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from transcribe.errors import InvalidParametersError
+    from transcribe.ncco import parse_record
+    from transcribe.recording import render_files
+
+    options, flags = _record_options(args)
+    try:
+        action = parse_record(options)
+    except InvalidParametersError as exc:
+        named = [(flags.get(name, name), reason) for name, reason in exc.problems]
+        raise InvalidParametersError(named) from None
+    legs = [_leg_file(text) for text in args.legs]
+    result = render_files(action, legs, args.output)
+    print(json.dumps(result.summary(), indent=2))
+    return 0
+
+
+_EXTENSIONS = {".mp3": "mp3", ".wav": "wav", ".ogg": "ogg"}
+
+
+def _record_options(args: argparse.Namespace) -> tuple[dict[str, object], dict[str, str]]:
+    """The record action as JSON would give it, and which flag each of its fields came from."""
+    from transcribe.errors import InvalidParametersError
+
+    options: dict[str, object] = {}
+    flags = {"split": "--split", "channels": "--channels", "endOnSilence": "--end-on-silence"}
+    flags |= {"endOnKey": "--end-on-key", "timeOut": "--timeout", "format": "--format"}
+    implied = _EXTENSIONS.get(args.output.suffix.lower())
+    if args.format is not None:
+        if implied is not None and implied != args.format:
+            raise InvalidParametersError(
+                [("--format", f"{args.format}, but {args.output.name} says {implied}")]
+            )
+        options["format"] = args.format
+    elif implied is not None:
+        options["format"] = implied
+        flags["format"] = "-o/--output"
+    if args.split is not None:
+        options["split"] = args.split
+    for field, value, kind in (
+        ("channels", args.channels, int),
+        ("endOnSilence", args.end_on_silence, float),
+        ("timeOut", args.timeout, int),
+    ):
+        if value is not None:
+            options[field] = _number(value, flags[field], kind)
+    if args.end_on_key is not None:
+        options["endOnKey"] = args.end_on_key
+    if args.beep_start:
+        options["beepStart"] = True
+    return options, flags
+
+
+def _number(text: str, flag: str, kind: type[int] | type[float]) -> int | float:
+    from transcribe.errors import InvalidParametersError
+
+    try:
+        value = kind(text)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise InvalidParametersError([(flag, f"must be {what} (got {text!r})")]) from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise InvalidParametersError([(flag, f"must be a number (got {text!r})")])
+    return value
+
+
+def _leg_file(text: str) -> LegFile:
+    """`call.wav` or `call.wav@1500` (joined 1.5 s in); an @ not followed by a number is part
+    of the file name."""
+    from transcribe.errors import InvalidParametersError
+    from transcribe.recording import LegFile
+
+    name, at, offset = text.rpartition("@")
+    if not at:
+        return LegFile(Path(text))
+    try:
+        offset_ms = float(offset)
+    except ValueError:
+        return LegFile(Path(text))
+    if not 0 <= offset_ms <= 7200 * 1000:
+        raise InvalidParametersError([(text, "the offset must be 0 to 7200000 ms")])
+    return LegFile(Path(name), offset_ms / 1000)
 
 
 def _read_text(path: Path, what: str) -> str:

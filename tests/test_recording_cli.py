@@ -1,0 +1,81 @@
+"""`transcribe record`: per-leg files in, a recording and a JSON summary out."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from transcribe.audio import SAMPLE_RATE, load_audio
+
+from conftest import SPEECH_DIR
+from signals import find_offset
+
+CALLER = SPEECH_DIR / "jfk.flac"  # 44.1 kHz 24-bit stereo: resampled and mixed down
+AGENT = SPEECH_DIR / "ls_test-clean_1089-134686-0001.wav"
+
+
+def transcribe(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "transcribe.cli", *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def test_record_renders_legs_at_their_offsets_and_prints_a_summary(tmp_path: Path) -> None:
+    out = tmp_path / "call.wav"
+    done = transcribe("record", "-o", out, "--split", "conversation", CALLER, f"{AGENT}@2500")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["file"] == str(out) and summary["format"] == "wav"
+    assert summary["channels"] == 2 and summary["sample_rate"] == 16000
+    assert summary["end_reason"] == "hangup" and summary["size"] == out.stat().st_size
+    audio, rate = sf.read(str(out), dtype="float32", always_2d=True)
+    assert rate == 16000 and audio.shape == (round(summary["duration"] * SAMPLE_RATE), 2)
+    offset, match = find_offset(audio[:, 1], load_audio(AGENT).samples[0])
+    assert abs(offset - 2.5) <= 0.02 and match > 0.9
+
+
+def test_record_defaults_to_mp3_and_stops_at_the_timeout(tmp_path: Path) -> None:
+    out = tmp_path / "call"
+    done = transcribe("record", "-o", out, "--timeout", "4", "--beep-start", CALLER, AGENT)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["format"], summary["channels"]) == ("mp3", 1)
+    assert (summary["duration"], summary["end_reason"]) == (4.0, "timeout")
+    assert sf.info(str(out)).format == "MP3"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--channels", "40"], "--channels: must be less than or equal to 32"),
+        (["--channels", "two"], "--channels: must be a whole number"),
+        (["--end-on-silence", "1"], "--end-on-silence: must be greater than or equal to 3"),
+        (["--end-on-key", "x"], "--end-on-key: must be"),
+        (["--format", "mp3", "--channels", "3"], "--format: mp3 holds at most 2 channels"),
+        (["--format", "flac"], "--format: must be 'mp3', 'wav' or 'ogg'"),
+        (["--split", "yes"], "--split: must be 'conversation'"),
+    ],
+)
+def test_bad_options_are_one_line_errors(tmp_path: Path, args: list[str], message: str) -> None:
+    done = transcribe("record", "-o", tmp_path / "out", *args, CALLER)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_legs_are_one_line_errors(tmp_path: Path) -> None:
+    missing = transcribe("record", "-o", tmp_path / "a.wav", CALLER, tmp_path / "nope.wav")
+    assert missing.returncode == 2 and "nope.wav: no such file" in missing.stderr
+    (tmp_path / "noise.wav").write_bytes(b"not audio at all" * 100)
+    junk = transcribe("record", "-o", tmp_path / "b.wav", tmp_path / "noise.wav")
+    assert junk.returncode == 2 and "Traceback" not in junk.stderr
+    clash = transcribe("record", "-o", tmp_path / "c.wav", "--format", "ogg", CALLER)
+    assert clash.returncode == 2 and "c.wav says wav" in clash.stderr
+    for result in (missing, junk, clash):
+        assert result.stderr.count("\n") == 1
+    assert not any(tmp_path.glob("[abc].wav"))
