@@ -21,7 +21,7 @@ def test_recordings_past_retention_are_deleted_with_their_files(
     tmp_path: Path, clips: dict[str, Clip]
 ) -> None:
     port = free_port()
-    settings = service_settings(tmp_path / "data", port, retention_days=4 / 86400)  # 4 s
+    settings = service_settings(tmp_path / "data", port, retention_days=8 / 86400)  # 8 s
     receiver = Receiver().start()
     try:
         with live_api(settings, port) as api:

@@ -85,6 +85,7 @@ def test_upload_transcribe_webhook_and_fetch(
         document = client.get(payload["transcription_url"])
         assert document.status_code == 200
         assert document.headers["content-type"] == "application/json"
+        assert "qa_pairs" in document.json()  # the analytics step ran before the webhook
         doc = TranscriptionDocument.model_validate_json(document.content)
         left = " ".join(s.raw_sentence for s in doc.channels[0].transcript)
         right = " ".join(s.raw_sentence for s in doc.channels[1].transcript)

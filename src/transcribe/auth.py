@@ -8,6 +8,7 @@ fixed, never taken from the token's header.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import time
@@ -25,8 +26,10 @@ REQUIRED_CLAIMS = ["application_id", "iat", "exp", "jti"]
 LEEWAY_S = 30
 
 
+@functools.lru_cache(maxsize=1024)
 def load_public_key(pem: str) -> rsa.RSAPublicKey:
-    """Parse a PEM public key, insisting on RSA (we verify RS256 only)."""
+    """Parse a PEM public key, insisting on RSA (we verify RS256 only). Cached: every request
+    verifies a token, and parsing the key costs more than checking the signature."""
     try:
         key = serialization.load_pem_public_key(pem.encode())
     except (ValueError, TypeError) as exc:
@@ -72,6 +75,34 @@ def verify_application_token(token: str, public_key_for: Callable[[str], str | N
     except jwt.PyJWTError as exc:
         raise AuthError("the token's signature does not verify") from exc
     return application_id
+
+
+class TokenVerifier:
+    """`verify_application_token` with a memory: a token that verified is good until its
+    `exp`, so repeated calls with it (a client fetching many files) skip the RSA check and
+    the key lookup."""
+
+    def __init__(self, public_key_for: Callable[[str], str | None], entries: int = 10_000) -> None:
+        self._public_key_for = public_key_for
+        self._entries = entries
+        self._verified: dict[str, tuple[str, float]] = {}
+
+    def cached(self, token: str) -> str | None:
+        hit = self._verified.get(token)
+        if hit is None or hit[1] <= time.time():
+            return None
+        return hit[0]
+
+    def verify(self, token: str) -> str:
+        application_id = verify_application_token(token, self._public_key_for)
+        expires = float(jwt.decode(token, options={"verify_signature": False})["exp"])
+        if len(self._verified) >= self._entries:
+            now = time.time()
+            self._verified = {k: v for k, v in self._verified.items() if v[1] > now}
+            if len(self._verified) >= self._entries:
+                self._verified.clear()
+        self._verified[token] = (application_id, expires - LEEWAY_S)
+        return application_id
 
 
 def mint_application_token(

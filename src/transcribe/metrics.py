@@ -35,6 +35,15 @@ class Metrics:
             ["event", "outcome"],
             registry=self.registry,
         )
+        self.leg_lag = Histogram(
+            "transcribe_live_leg_lag_seconds",
+            "How far behind real time a live leg's audio was when the recorder took it.",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
+            registry=self.registry,
+        )
+        self.live_legs = Gauge(
+            "transcribe_live_legs", "Live legs connected now.", registry=self.registry
+        )
         self.queue_depth = Gauge(
             "transcribe_queue_depth", "Tasks waiting in the queue.", registry=self.registry
         )

@@ -9,9 +9,13 @@ another application's recording is simply not found.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import shutil
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,18 +24,29 @@ from typing import Any
 import numpy as np
 from sqlalchemy import or_, select, update
 
+from transcribe.analytics import Analyzer
 from transcribe.asr import Transcriber
 from transcribe.asr.transcriber import normalise_language
-from transcribe.audio import load_audio
-from transcribe.auth import load_public_key, new_signature_secret
+from transcribe.audio import load_audio, stream_audio
+from transcribe.auth import TokenVerifier, load_public_key, new_signature_secret
 from transcribe.config import Settings
-from transcribe.errors import InvalidRequestError, NotFoundError, TranscribeError
+from transcribe.errors import (
+    ConflictError,
+    InvalidParametersError,
+    InvalidRequestError,
+    NotFoundError,
+    TranscribeError,
+)
 from transcribe.jobs import Jobs, make_huey
 from transcribe.metrics import Metrics
+from transcribe.ncco import ConversationAction, RecordAction, parse_ncco
+from transcribe.recording.engine import RecordingResult
+from transcribe.recording.render import LegFile, render_files
 from transcribe.store.db import Database, migrate
 from transcribe.store.files import CONTENT_TYPES, FileStore, parse_uuid
 from transcribe.store.models import (
     Application,
+    Conversation,
     Delivery,
     DeliveryAttempt,
     Recording,
@@ -43,6 +58,7 @@ from transcribe.webhooks import (
     attempt_delivery,
     claim_due,
     create_delivery,
+    record_payload,
     transcribed_payload,
 )
 from transcribe.webhooks.delivery import CLAIM_S
@@ -50,18 +66,27 @@ from transcribe.webhooks.events import iso, target
 
 log = logging.getLogger(__name__)
 
-MAX_TRANSCRIPTION_ATTEMPTS = 3
+MAX_JOB_ATTEMPTS = 3
+
+
+# Files up to this size (transcripts, in practice) are kept in memory once read: they never
+# change, and fetching transcription_url is the hottest read path of the API.
+SMALL_FILE_BYTES = 256 * 1024
+FILE_CACHE_ENTRIES = 512
 
 
 @dataclass(frozen=True)
 class FileView:
-    """A stored file ready to serve."""
+    """A stored file ready to serve; `body` holds the bytes of a small one."""
 
+    application_id: str
     path: Path
     content_type: str
     size: int
     etag: str
     name: str
+    expires_at: datetime
+    body: bytes | None
 
 
 class Service:
@@ -75,12 +100,20 @@ class Service:
         self.files = FileStore(settings.files_dir)
         self.jobs = Jobs(
             make_huey(settings.queue_url, settings.data_dir),
-            {"transcribe": self.run_transcription, "deliver": self.deliver},
+            {
+                "render": self.run_render,
+                "transcribe": self.run_transcription,
+                "deliver": self.deliver,
+            },
         )
         self.metrics = Metrics()
         self.metrics.track_queue_depth(self.jobs.depth)
         self._transcriber: Transcriber | None = None
         self._model_lock = threading.Lock()
+        self.tokens = TokenVerifier(self.public_key_for)
+        self._analyzer: Analyzer | None = None
+        self._file_cache: OrderedDict[str, FileView] = OrderedDict()
+        self._file_cache_lock = threading.Lock()
         self._model_error: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -107,12 +140,20 @@ class Service:
                     raise
             return self._transcriber
 
+    def analyzer(self) -> Analyzer:
+        """The spaCy step, loaded on first use, once per process."""
+        with self._model_lock:
+            if self._analyzer is None:
+                self._analyzer = Analyzer()
+            return self._analyzer
+
     def warm_up(self) -> None:
         """Load the model and run it once, so the first real job does not pay for it."""
         started = time.perf_counter()
         transcriber = self.transcriber()
         silence = np.zeros(16_000, np.float32)
         list(transcriber.model.transcribe(silence, language="en", vad_filter=False)[0])
+        self.analyzer().analyze_texts(["Could you send me the invoice by Friday?"])
         log.info("model warm in %.2f s", time.perf_counter() - started)
 
     @property
@@ -228,11 +269,184 @@ class Service:
     def file_url(self, file_uuid: str) -> str:
         return f"{self.settings.public_url.rstrip('/')}/v1/files/{file_uuid}"
 
+    # -- live conversations --------------------------------------------------------------
+
+    def create_conversation(self, application_id: str, ncco: object) -> str:
+        """Store a conversation whose legs will join over WebSockets; returns its uuid."""
+        actions = parse_ncco(ncco)
+        if not any(isinstance(a, RecordAction) or a.record for a in actions):
+            raise InvalidParametersError(
+                [("ncco", "needs a record action or a conversation with record: true")]
+            )
+        with self.db.session() as session:
+            conversation = Conversation(
+                application_id=application_id,
+                ncco=[a.model_dump(by_alias=True, exclude_none=True) for a in actions],
+                expires_at=self._expiry(),
+            )
+            session.add(conversation)
+            session.flush()
+            return conversation.uuid
+
+    def conversation_actions(
+        self, application_id: str, conversation_uuid: str
+    ) -> list[RecordAction | ConversationAction]:
+        """The actions of an open conversation of this application."""
+        with self.db.session() as session:
+            conversation = self._owned(session, Conversation, conversation_uuid, application_id)
+            if conversation.status != "open":
+                raise ConflictError("this conversation has ended; create a new one")
+            return parse_ncco(conversation.ncco)
+
+    def end_conversation(self, conversation_uuid: str) -> None:
+        with self.db.session() as session:
+            conversation = session.get(Conversation, conversation_uuid)
+            if conversation is not None:
+                conversation.status = "ended"
+
+    def start_live_recording(
+        self, application_id: str, conversation_uuid: str, record: RecordAction
+    ) -> str:
+        """A recording row for a live call, status `recording` until its file is written."""
+        with self.db.session() as session:
+            recording = Recording(
+                application_id=application_id,
+                conversation_uuid=conversation_uuid,
+                status="recording",
+                record_options=record.model_dump(by_alias=True, exclude_none=True),
+                transcription_options=_transcription_options(record),
+                expires_at=self._expiry(),
+            )
+            session.add(recording)
+            session.flush()
+            return recording.uuid
+
+    # -- uploads ---------------------------------------------------------------------------
+
+    def accept_leg_upload(
+        self,
+        application_id: str,
+        record: RecordAction,
+        legs: list[Path],
+        offsets: list[float],
+    ) -> Recording:
+        """Per-leg files to render into a recording (POST /v1/recordings), on the queue."""
+        for index, leg in enumerate(legs):
+            try:
+                stream_audio(leg)  # refuse a bad leg now, before anything is stored
+            except TranscribeError as exc:
+                reason = exc.message.replace(str(leg), f"leg[{index}]")
+                raise type(exc)(reason, field=f"leg[{index}]") from exc
+        now = utcnow()
+        with self.db.session() as session:
+            recording = Recording(
+                application_id=application_id,
+                conversation_uuid=new_id(),
+                status="queued",
+                record_options=record.model_dump(by_alias=True, exclude_none=True),
+                transcription_options=_transcription_options(record),
+                heartbeat_at=now,
+                expires_at=self._expiry(),
+            )
+            session.add(recording)
+            session.flush()
+            folder = self._legs_dir(recording.uuid)
+            folder.mkdir(parents=True)
+            manifest = []
+            for index, (leg, offset) in enumerate(zip(legs, offsets, strict=True)):
+                name = f"leg{index}{leg.suffix}"
+                os.replace(leg, folder / name)
+                manifest.append({"file": name, "offset": offset})
+            (folder / "legs.json").write_text(json.dumps(manifest))
+        self.jobs.enqueue("render", recording.uuid)
+        return recording
+
+    def _legs_dir(self, recording_uuid: str) -> Path:
+        return self.files.root / "legs" / recording_uuid
+
+    def run_render(self, recording_uuid: str) -> None:
+        """Queue task: render uploaded legs into the recording, then send `record`."""
+        if not self._claim(recording_uuid, Recording.status, "queued", "rendering"):
+            return
+        stop_heartbeat = self._heartbeat(recording_uuid)
+        try:
+            with self.db.session() as session:
+                recording = session.get(Recording, recording_uuid)
+                assert recording is not None
+                record = RecordAction.model_validate(recording.record_options)
+                created = recording.created_at
+            folder = self._legs_dir(recording_uuid)
+            manifest = json.loads((folder / "legs.json").read_text())
+            legs = [LegFile(folder / leg["file"], float(leg["offset"])) for leg in manifest]
+            result = render_files(record, legs, self.files.tmp_path(f".{record.file_format}"))
+        except TranscribeError as exc:
+            stop_heartbeat()
+            self._render_failed(recording_uuid, exc.message)
+            return
+        except Exception as exc:
+            stop_heartbeat()
+            log.exception("rendering %s failed", recording_uuid)
+            self._render_failed(recording_uuid, f"internal error: {type(exc).__name__}")
+            return
+        stop_heartbeat()
+        start = created + timedelta(seconds=result.start_time)
+        self.recording_ready(
+            recording_uuid, result, start, start + timedelta(seconds=result.duration)
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+        self.metrics.jobs.labels("render", "done").inc()
+
+    def _render_failed(self, recording_uuid: str, error: str) -> None:
+        self.metrics.jobs.labels("render", "failed").inc()
+        with self.db.session() as session:
+            recording = session.get(Recording, recording_uuid)
+            if recording is not None:
+                recording.status = "failed"
+                recording.error = error
+        shutil.rmtree(self._legs_dir(recording_uuid), ignore_errors=True)
+
+    def recording_ready(
+        self, recording_uuid: str, result: RecordingResult, start: datetime, end: datetime
+    ) -> None:
+        """A recording's file is written: store it, send `record`, queue its transcription."""
+        deliver: str | None = None
+        transcribe = False
+        with self.db.session() as session:
+            recording = session.get(Recording, recording_uuid)
+            if recording is None:  # deleted meanwhile
+                result.path.unlink(missing_ok=True)
+                return
+            application = session.get(Application, recording.application_id)
+            assert application is not None
+            stored = self._adopt_file(session, recording, result.path, result.format, "recording")
+            recording.status = "ready"
+            recording.format = result.format
+            recording.channels = result.channels
+            recording.duration = round(result.duration, 3)
+            recording.end_reason = result.end_reason
+            recording.start_time = start
+            recording.end_time = end
+            if recording.transcription_options is not None:
+                recording.transcription_status = "queued"
+                recording.heartbeat_at = utcnow()
+                transcribe = True
+            deliver = self._event(
+                session,
+                application,
+                recording,
+                "record",
+                record_payload(recording, self.file_url(stored.uuid)),
+            )
+        if deliver:
+            self.jobs.enqueue("deliver", deliver)
+        if transcribe:
+            self.jobs.enqueue("transcribe", recording_uuid)
+
     # -- transcription job -------------------------------------------------------------------
 
     def run_transcription(self, recording_uuid: str) -> None:
         """Queue task: transcribe a recording, store the document, send `transcribed`."""
-        if not self._claim_transcription(recording_uuid):
+        if not self._claim(recording_uuid, Recording.transcription_status, "queued", "running"):
             return
         stop_heartbeat = self._heartbeat(recording_uuid)
         error: str | None = None
@@ -246,10 +460,21 @@ class Service:
                 source = self.files.path(stored.name)
                 language = (recording.transcription_options or {}).get("language")
             started = time.perf_counter()
-            document = self.transcriber().transcribe(load_audio(source), language=language)
+            audio = load_audio(source)
+            document = self.transcriber().transcribe(audio, language=language)
+            document = self.analyzer().analyze(document)
             document_path = self.files.tmp_path(".json")
             document_path.write_text(document.model_dump_json())
-            log.info("transcribed %s in %.1f s", recording_uuid, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.metrics.transcription_seconds.observe(seconds)
+            self.metrics.audio_seconds.inc(audio.duration * audio.channels)
+            log.info(
+                "transcribed %s (%.1f s x %d channels) in %.1f s",
+                recording_uuid,
+                audio.duration,
+                audio.channels,
+                seconds,
+            )
         except TranscribeError as exc:
             error = exc.message
         except Exception as exc:  # a bug or a broken file: report it, do not retry forever
@@ -260,19 +485,18 @@ class Service:
         self.metrics.jobs.labels("transcribe", "failed" if error else "done").inc()
         self._finish_transcription(recording_uuid, document_path, error)
 
-    def _claim_transcription(self, recording_uuid: str) -> bool:
+    def _claim(self, recording_uuid: str, column: Any, queued: str, running: str) -> bool:
+        """Move a job from `queued` to `running` unless another worker got there first."""
+        attempts = (
+            Recording.render_attempts
+            if column is Recording.status
+            else Recording.transcription_attempts
+        )
         with self.db.session() as session:
             result = session.execute(
                 update(Recording)
-                .where(
-                    Recording.uuid == recording_uuid,
-                    Recording.transcription_status == "queued",
-                )
-                .values(
-                    transcription_status="running",
-                    heartbeat_at=utcnow(),
-                    transcription_attempts=Recording.transcription_attempts + 1,
-                )
+                .where(Recording.uuid == recording_uuid, column == queued)
+                .values({column: running, "heartbeat_at": utcnow(), attempts: attempts + 1})
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -411,21 +635,24 @@ class Service:
         """Re-find work the queue may have lost; purge what has expired."""
         for delivery_id in claim_due(self.db):
             self.jobs.enqueue("deliver", delivery_id)
-        for recording_uuid in self._stale_transcriptions():
-            self.jobs.enqueue("transcribe", recording_uuid)
+        for task, recording_uuid in self._stale_jobs():
+            self.jobs.enqueue(task, recording_uuid)
         self.purge_expired()
 
-    def _stale_transcriptions(self) -> list[str]:
-        """Jobs whose worker stopped beating (killed, crashed): queue them again, or give up."""
+    def _stale_jobs(self) -> list[tuple[str, str]]:
+        """Jobs whose worker stopped beating (killed, crashed): (task, recording) to queue
+        again. A job that has killed its worker MAX_JOB_ATTEMPTS times fails instead."""
         now = utcnow()
         stale = now - timedelta(seconds=self.settings.jobs.stale_after_s)
         lost = now - timedelta(seconds=10 * self.settings.jobs.stale_after_s)
-        requeue: list[str] = []
-        give_up: list[tuple[str, int]] = []
+        again: list[tuple[str, str]] = []
+        give_up: list[tuple[str, str, int]] = []
         with self.db.session() as session:
             rows = session.scalars(
                 select(Recording).where(
                     or_(
+                        (Recording.status == "rendering") & (Recording.heartbeat_at < stale),
+                        (Recording.status == "queued") & (Recording.heartbeat_at < lost),
                         (Recording.transcription_status == "running")
                         & (Recording.heartbeat_at < stale),
                         (Recording.transcription_status == "queued")
@@ -435,16 +662,25 @@ class Service:
             ).all()
             for recording in rows:
                 recording.heartbeat_at = now
-                if recording.transcription_attempts >= MAX_TRANSCRIPTION_ATTEMPTS:
-                    give_up.append((recording.uuid, recording.transcription_attempts))
+                render = recording.status in ("queued", "rendering")
+                task = "render" if render else "transcribe"
+                attempts = recording.render_attempts if render else recording.transcription_attempts
+                if attempts >= MAX_JOB_ATTEMPTS:
+                    give_up.append((task, recording.uuid, attempts))
+                    continue
+                log.warning("%s of %s went quiet; queued again", task, recording.uuid)
+                if render:
+                    recording.status = "queued"
                 else:
-                    log.warning("transcription of %s went quiet; queued again", recording.uuid)
                     recording.transcription_status = "queued"
-                    requeue.append(recording.uuid)
-        for recording_uuid, attempts in give_up:
-            reason = f"the worker stopped {attempts} times while transcribing this recording"
-            self._finish_transcription(recording_uuid, None, reason)
-        return requeue
+                again.append((task, recording.uuid))
+        for task, recording_uuid, attempts in give_up:
+            reason = f"the worker stopped {attempts} times while working on this recording"
+            if task == "render":
+                self._render_failed(recording_uuid, reason)
+            else:
+                self._finish_transcription(recording_uuid, None, reason)
+        return again
 
     def purge_expired(self) -> int:
         """Delete recordings, transcripts and their files past their expiry."""
@@ -464,6 +700,7 @@ class Service:
                 select(StoredFile).where(StoredFile.recording_uuid == recording_uuid)
             ).all()
             names = [f.name for f in files]
+            self._forget_files([f.uuid for f in files])
             for f in files:
                 session.delete(f)
             recording = session.get(Recording, recording_uuid)
@@ -555,18 +792,51 @@ class Service:
             uuid = recording.uuid
         self._erase(uuid)
 
+    def cached_file(self, application_id: str, file_uuid: str) -> FileView | None:
+        """A file served before, without touching the database (None: ask `file`)."""
+        with self._file_cache_lock:
+            view = self._file_cache.get(file_uuid)
+            if view is not None:
+                self._file_cache.move_to_end(file_uuid)
+        if view is None:
+            return None
+        return self._check_file(view, application_id, file_uuid)
+
     def file(self, application_id: str, file_uuid: str) -> FileView:
+        """A stored file of this application, from the database (and then the cache)."""
         with self.db.session() as session:
             stored = self._owned(session, StoredFile, file_uuid, application_id)
-            if stored.expires_at <= utcnow():
-                raise NotFoundError(f"no file {file_uuid!r}")
-            return FileView(
-                path=self.files.path(stored.name),
+            path = self.files.path(stored.name)
+            body = path.read_bytes() if stored.size <= SMALL_FILE_BYTES and path.exists() else None
+            view = FileView(
+                application_id=stored.application_id,
+                path=path,
                 content_type=stored.content_type,
                 size=stored.size,
                 etag=f'"{stored.sha256}"',
                 name=stored.name,
+                expires_at=stored.expires_at,
+                body=body,
             )
+        with self._file_cache_lock:
+            self._file_cache[stored.uuid] = view
+            while len(self._file_cache) > FILE_CACHE_ENTRIES:
+                self._file_cache.popitem(last=False)
+        return self._check_file(view, application_id, file_uuid)
+
+    def _check_file(self, view: FileView, application_id: str, file_uuid: str) -> FileView:
+        # Another node may have deleted it from the shared volume: the file itself decides.
+        gone = view.expires_at <= utcnow() or not view.path.exists()
+        if gone:
+            self._forget_files([file_uuid])
+        if gone or view.application_id != application_id:
+            raise NotFoundError(f"no file {file_uuid!r}")
+        return view
+
+    def _forget_files(self, file_uuids: list[str]) -> None:
+        with self._file_cache_lock:
+            for file_uuid in file_uuids:
+                self._file_cache.pop(file_uuid, None)
 
     def delete_file(self, application_id: str, file_uuid: str) -> None:
         """Erase one file now; the recording stays, its URL for this file answers 404."""
@@ -579,11 +849,18 @@ class Service:
                 if recording.transcription_file_uuid == stored.uuid:
                     recording.transcription_file_uuid = None
             name = stored.name
+            self._forget_files([stored.uuid])
             session.delete(stored)
         self.files.delete(name)
 
     def queue_depth(self) -> int:
         return self.jobs.depth()
+
+
+def _transcription_options(record: RecordAction) -> dict[str, Any] | None:
+    if record.transcription is None:
+        return None
+    return record.transcription.model_dump(by_alias=True, exclude_none=True)
 
 
 def _extension(source_format: str) -> str:

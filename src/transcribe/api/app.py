@@ -12,14 +12,24 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from transcribe import __version__
 from transcribe.api import errors
-from transcribe.api.routes import applications, files, health, recordings, uploads, webhooks
+from transcribe.api.routes import (
+    applications,
+    conversations,
+    files,
+    health,
+    recordings,
+    uploads,
+    webhooks,
+)
+from transcribe.calls import LiveCalls
 from transcribe.config import Settings
 from transcribe.logs import request_id
 from transcribe.service import Service
@@ -33,6 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = Service(settings)
         app.state.service = service
+        app.state.calls = LiveCalls(service)
         if settings.embedded_worker:
             threading.Thread(target=_warm, args=(service,), name="warm-up", daemon=True).start()
             service.start_workers()
@@ -48,31 +59,48 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (applications, recordings, uploads, files, webhooks, health):
+    for module in (applications, conversations, recordings, uploads, files, webhooks, health):
         app.include_router(module.router)
 
-    @app.middleware("http")
-    async def with_request_id(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        rid = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+class RequestIdMiddleware:
+    """Gives each request an id (the caller's X-Request-ID, or a new one) for its log lines
+    and its response, and logs one access line. Plain ASGI: no per-request task overhead."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        rid = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
         token = request_id.set(rid)
         started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, send_with_id)
+        finally:
             access.info(
                 "%s %s %d %.1f ms",
-                request.method,
-                request.url.path,
-                response.status_code,
+                scope["method"],
+                scope["path"],
+                status,
                 (time.perf_counter() - started) * 1000,
             )
-        finally:
             request_id.reset(token)
-        response.headers["X-Request-ID"] = rid
-        return response
-
-    return app
 
 
 def _warm(service: Service) -> None:

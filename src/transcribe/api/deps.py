@@ -6,8 +6,8 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 
-from transcribe.auth import verify_application_token
 from transcribe.errors import AuthError
 from transcribe.service import Service
 
@@ -29,11 +29,16 @@ def bearer(authorization: str | None) -> str:
     return token.strip()
 
 
-def current_application(
+async def current_application(
     service: ServiceDep, authorization: Annotated[str | None, Header()] = None
 ) -> str:
     """The application_id of a valid RS256 token of a registered application."""
-    return verify_application_token(bearer(authorization), service.public_key_for)
+    token = bearer(authorization)
+    cached = service.tokens.cached(token)
+    if cached is not None:
+        return cached
+    application_id: str = await run_in_threadpool(service.tokens.verify, token)
+    return application_id
 
 
 CurrentApp = Annotated[str, Depends(current_application)]

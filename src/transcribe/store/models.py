@@ -77,8 +77,9 @@ class Recording(Base):
     uuid: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
     conversation_uuid: Mapped[str] = mapped_column(String(36), index=True)
-    # recording -> ready | failed; uploads: rendering -> ready | failed
+    # live: recording -> ready; uploaded legs: queued -> rendering -> ready | failed
     status: Mapped[str] = mapped_column(String(16), default="recording")
+    render_attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     record_options: Mapped[dict[str, Any]] = mapped_column(default=dict)
     file_uuid: Mapped[str | None] = mapped_column(String(36), nullable=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Annotated, Literal
@@ -12,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from transcribe.api.deps import CurrentApp, ServiceDep
 from transcribe.api.schemas import Accepted
 from transcribe.errors import InvalidRequestError, PayloadTooLargeError
+from transcribe.ncco import parse_record
 from transcribe.service import Service
 
 router = APIRouter(prefix="/v1", tags=["uploads"])
@@ -38,6 +40,52 @@ def save_upload(upload: UploadFile, service: Service, field: str) -> Path:
         target.unlink()
         raise InvalidRequestError(f"{field} is empty", field=field)
     return target
+
+
+@router.post("/recordings", status_code=202, response_model=Accepted)
+async def render_recording(
+    request: Request,
+    app_id: CurrentApp,
+    service: ServiceDep,
+    record: Annotated[str, Form(description="The record action as JSON text", max_length=20_000)],
+    leg: Annotated[list[UploadFile], File(description="One audio file per leg, in join order")],
+    offset_ms: Annotated[
+        list[int] | None, Form(description="Each leg's start in ms, same order")
+    ] = None,
+) -> dict[str, str]:
+    """Render per-leg files into a recording, like live legs but faster than real time.
+
+    `record` (webhook) follows when the file is written, then `transcribed` if asked for."""
+    check_length(request, service)
+    action = parse_record(_json_field(record, "record"))
+    offsets = offset_ms or [0] * len(leg)
+    if len(offsets) != len(leg):
+        raise InvalidRequestError(
+            f"{len(offsets)} offset_ms values for {len(leg)} legs; give one per leg or none",
+            field="offset_ms",
+        )
+    if any(o < 0 or o > 7200 * 1000 for o in offsets):
+        raise InvalidRequestError("offset_ms must be within 0..7200000", field="offset_ms")
+    if len(leg) > 64:
+        raise InvalidRequestError("at most 64 legs per recording", field="leg")
+    paths: list[Path] = []
+    try:
+        for index, upload in enumerate(leg):
+            paths.append(await run_in_threadpool(save_upload, upload, service, f"leg[{index}]"))
+        recording = await run_in_threadpool(
+            service.accept_leg_upload, app_id, action, paths, [o / 1000 for o in offsets]
+        )
+    finally:
+        for path in paths:
+            path.unlink(missing_ok=True)
+    return {"recording_uuid": recording.uuid, "conversation_uuid": recording.conversation_uuid}
+
+
+def _json_field(text: str, field: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequestError(f"{field} is not valid JSON: {exc.msg}", field=field) from exc
 
 
 @router.post("/transcriptions", status_code=202, response_model=Accepted)

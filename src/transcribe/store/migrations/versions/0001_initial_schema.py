@@ -118,6 +118,7 @@ def upgrade() -> None:
         sa.Column("application_id", sa.String(length=36), nullable=False),
         sa.Column("conversation_uuid", sa.String(length=36), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("render_attempts", sa.Integer(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("record_options", sa.JSON(), nullable=False),
         sa.Column("file_uuid", sa.String(length=36), nullable=True),
