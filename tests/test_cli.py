@@ -93,3 +93,41 @@ def test_help_explains_the_command() -> None:
     assert result.returncode == 0
     for words in ("WAV, FLAC, MP3 or OGG", "--language", "--output", "channel"):
         assert words in result.stdout
+
+
+def test_progress_bar_on_a_terminal() -> None:
+    """With stderr on a terminal, a bar counts seconds of audio; stdout is still the JSON."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    parent, child = pty.openpty()
+    # A terminal of 24 x 100: tqdm sizes the bar to it (a new pty is 0 x 0, showing nothing).
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "transcribe", "file", str(SPEECH_DIR / "jfk.wav")],
+            stdout=subprocess.PIPE,
+            stderr=child,
+            timeout=300,
+        )
+        os.close(child)
+        child = -1
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(parent, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        if child != -1:
+            os.close(child)
+        os.close(parent)
+    assert result.returncode == 0
+    TranscriptionDocument.model_validate_json(result.stdout)
+    assert b"jfk.wav" in shown and b"100%" in shown and b"11/11 s of audio" in shown
