@@ -42,6 +42,7 @@ serve: venv
 bench: venv
 	$(BIN)/python bench/asr.py
 	$(BIN)/python bench/analytics.py
+	$(BIN)/python bench/record.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
