@@ -73,6 +73,8 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_auto_runtime_on_a_machine_without_gpu() -> None:
-    runtime = choose_runtime(AsrSettings(device="cpu", workers=2))
+    runtime = choose_runtime(AsrSettings(device="cpu"))
     assert (runtime.device, runtime.compute_type) == ("cpu", "int8")
-    assert runtime.cpu_threads >= 1
+    assert runtime.workers >= 1 and runtime.cpu_threads >= 1
+    two = choose_runtime(AsrSettings(device="cpu", workers=2, cpu_threads=3))
+    assert (two.workers, two.cpu_threads) == (2, 3)

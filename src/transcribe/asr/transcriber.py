@@ -1,9 +1,9 @@
 """Per-channel Whisper inference: one recording in, one transcription document out.
 
-Each channel is transcribed on its own, so who said what is exact. Silero VAD (inside
-faster-whisper) cuts each channel into its speech chunks, and those chunks are decoded in
-batches (`BatchedInferencePipeline`), so the silence of a call costs nothing and the model
-sees several chunks per call. Channels run concurrently up to `workers`.
+Each channel is transcribed on its own, so who said what is exact. Silero VAD finds each
+channel's speech, which is packed into 30 s windows (`packing.py`) and decoded in batches
+(`BatchedInferencePipeline`), so the silence of a call costs nothing. Regions the decoder
+skipped are decoded once more. Channels run concurrently up to `workers`.
 
 Whisper invents text for audio with no speech in it. Three guards keep a channel of silence,
 line noise, tones or DTMF empty: VAD finds no speech chunk there; a segment the model itself
@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -26,6 +26,7 @@ from faster_whisper.tokenizer import _LANGUAGE_CODES
 from faster_whisper.transcribe import Segment
 
 from transcribe.asr.models import ResolvedModel, resolve_model
+from transcribe.asr.packing import find_speech, missing_regions, pack, unpack
 from transcribe.asr.timing import tighten_word_times
 from transcribe.audio import SAMPLE_RATE, Audio, FloatArray
 from transcribe.config import AsrSettings, cpu_count
@@ -49,6 +50,7 @@ class Runtime:
 
     device: str
     compute_type: str
+    workers: int
     cpu_threads: int
 
 
@@ -60,8 +62,9 @@ def choose_runtime(settings: AsrSettings) -> Runtime:
     compute_type = settings.compute_type
     if compute_type == "auto":
         compute_type = "float16" if device == "cuda" else "int8"
-    threads = settings.cpu_threads or max(1, cpu_count() // settings.workers)
-    return Runtime(device=device, compute_type=compute_type, cpu_threads=threads)
+    workers = settings.workers or max(1, cpu_count() // 4)
+    threads = settings.cpu_threads or max(1, cpu_count() // workers)
+    return Runtime(device=device, compute_type=compute_type, workers=workers, cpu_threads=threads)
 
 
 def normalise_language(code: str | None) -> str | None:
@@ -89,7 +92,7 @@ class Transcriber:
             device=self.runtime.device,
             compute_type=self.runtime.compute_type,
             cpu_threads=self.runtime.cpu_threads,
-            num_workers=settings.workers,
+            num_workers=self.runtime.workers,
             download_root=str(settings.models_dir) if not self.model_info.local else None,
             local_files_only=self.model_info.local,
         )
@@ -103,7 +106,7 @@ class Transcriber:
             self.runtime.device,
             self.runtime.compute_type,
             self.runtime.cpu_threads,
-            settings.workers,
+            self.runtime.workers,
             self.load_seconds,
         )
 
@@ -127,7 +130,7 @@ class Transcriber:
         """Transcribe every channel of `audio` into the documented JSON."""
         code = self.check_language(language)
         tracker = _Progress(audio.channels, audio.duration, progress)
-        with ThreadPoolExecutor(max_workers=self.settings.workers) as pool:
+        with ThreadPoolExecutor(max_workers=self.runtime.workers) as pool:
             futures = [
                 pool.submit(self._channel, audio.samples[i], code, tracker.for_channel(i))
                 for i in range(audio.channels)
@@ -144,28 +147,48 @@ class Transcriber:
         self, samples: FloatArray, language: str | None, progress: Callable[[float], None]
     ) -> Channel:
         duration = round(len(samples) / SAMPLE_RATE, 3)
-        words = tighten_word_times(list(self._words(samples, language, progress)), samples)
+        speech = find_speech(samples)
+        words = self._decode(samples, speech, language, progress)
+        missed = missing_regions(words, speech)
+        if missed:
+            log.info("%d speech regions got no words; decoding them again", len(missed))
+            words += self._decode(samples, missed, language, None)
+            words.sort(key=lambda w: w.start)
+        words = tighten_word_times(words, samples)
         progress(duration)
         return Channel(transcript=build_sentences(words), duration=duration)
 
-    def _words(
-        self, samples: FloatArray, language: str | None, progress: Callable[[float], None]
-    ) -> Iterator[TimedWord]:
+    def _decode(
+        self,
+        samples: FloatArray,
+        speech: list[tuple[int, int]],
+        language: str | None,
+        progress: Callable[[float], None] | None,
+    ) -> list[TimedWord]:
+        """Words of the speech regions, decoded in batches of packed windows."""
+        if not speech:
+            return []
+        packing = pack(samples, speech)
         segments, _ = self.pipeline.transcribe(
-            samples,
+            packing.samples,
             language=language,
             word_timestamps=True,
-            vad_filter=True,
+            clip_timestamps=[{"start": a, "end": b} for a, b in packing.windows],
             batch_size=self.settings.batch_size,
             beam_size=self.settings.beam_size,
         )
+        words: list[TimedWord] = []
         for segment in segments:
-            progress(segment.end)
+            if progress is not None:
+                progress(unpack([TimedWord("", segment.end, segment.end, 1.0)], packing)[0].end)
             if _is_hallucination(segment):
                 log.debug("dropped segment %.2f-%.2f %r", segment.start, segment.end, segment.text)
                 continue
-            for w in segment.words or []:
-                yield TimedWord(text=w.word, start=w.start, end=w.end, probability=w.probability)
+            words.extend(
+                TimedWord(text=w.word, start=w.start, end=w.end, probability=w.probability)
+                for w in segment.words or []
+            )
+        return unpack(words, packing)
 
 
 def _is_hallucination(segment: Segment) -> bool:

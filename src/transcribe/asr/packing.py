@@ -1,0 +1,113 @@
+"""Packing a channel's speech into Whisper windows, and mapping times back.
+
+A 30 s Whisper window costs the same to encode however little speech it holds, so a call's
+turns (a few seconds each, with long silences while the other side talks) are packed
+together: each speech region found by Silero VAD is copied into a packed signal with a short
+pause between regions, and windows of at most 30 s are cut at region boundaries. Keeping a
+pause (rather than butting regions together, as faster-whisper's own VAD path does) lets the
+model hear where one turn ends; cutting at boundaries means no word is split between windows.
+
+Whisper sometimes stops decoding a window early and drops the rest of it. `missing_regions`
+finds regions that got no words, so the caller can pack and decode those again: each then
+sits earlier in a window of its own company, and is rarely dropped twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+from transcribe.audio import SAMPLE_RATE, FloatArray
+from transcribe.document import TimedWord
+
+WINDOW_S = 30.0
+PAUSE_S = 0.5
+# Silero settings: regions split at 500 ms pauses, padded by 200 ms, never longer than a window.
+VAD = VadOptions(min_silence_duration_ms=500, speech_pad_ms=200, max_speech_duration_s=28.0)
+# A region this long that got no words at all was dropped by the decoder, not silent.
+MISSED_REGION_S = 1.0
+
+
+@dataclass(frozen=True)
+class Region:
+    """A stretch of speech: where it is in the channel and where it was put in the packing."""
+
+    start: int  # samples, in the channel
+    end: int
+    packed_start: int  # samples, in the packed signal
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Packing:
+    samples: FloatArray
+    regions: list[Region]
+    windows: list[tuple[float, float]]  # seconds in `samples`, each at most WINDOW_S
+
+
+def find_speech(samples: FloatArray) -> list[tuple[int, int]]:
+    """Speech regions (start, end) in samples, by Silero VAD."""
+    return [(r["start"], r["end"]) for r in get_speech_timestamps(samples, VAD)]
+
+
+def pack(samples: FloatArray, speech: list[tuple[int, int]]) -> Packing:
+    """Copy each region into one signal with pauses between, windows cut at boundaries."""
+    pause = round(PAUSE_S * SAMPLE_RATE)
+    limit = round(WINDOW_S * SAMPLE_RATE)
+    regions: list[Region] = []
+    windows: list[tuple[float, float]] = []
+    position = window_start = 0
+    for start, end in speech:
+        if position > window_start and position + (end - start) - window_start > limit:
+            windows.append((window_start / SAMPLE_RATE, (position - pause) / SAMPLE_RATE))
+            window_start = position
+        regions.append(Region(start, end, position))
+        position += (end - start) + pause
+    if position > window_start:
+        windows.append((window_start / SAMPLE_RATE, (position - pause) / SAMPLE_RATE))
+    packed = np.zeros(position, np.float32)
+    for region in regions:
+        packed[region.packed_start : region.packed_start + region.length] = samples[
+            region.start : region.end
+        ]
+    return Packing(samples=packed, regions=regions, windows=windows)
+
+
+def unpack(words: list[TimedWord], packing: Packing) -> list[TimedWord]:
+    """Words timed in the packed signal, moved back to the channel's own clock.
+
+    Each word belongs to the region its midpoint falls in (or the nearest one, for a word the
+    model placed in a pause); its times are shifted with that region and kept inside it.
+    """
+    if not packing.regions:
+        return []
+    starts = np.array([r.packed_start for r in packing.regions])
+    out = []
+    for word in words:
+        middle = round((word.start + word.end) / 2 * SAMPLE_RATE)
+        index = max(0, int(np.searchsorted(starts, middle, side="right")) - 1)
+        region = packing.regions[index]
+        shift = (region.start - region.packed_start) / SAMPLE_RATE
+        low, high = region.start / SAMPLE_RATE, region.end / SAMPLE_RATE
+        start = min(max(word.start + shift, low), high)
+        end = min(max(word.end + shift, start), high)
+        out.append(TimedWord(text=word.text, start=start, end=end, probability=word.probability))
+    return out
+
+
+def missing_regions(words: list[TimedWord], speech: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Regions of at least MISSED_REGION_S with no word in them (times on the channel clock)."""
+    middles = np.sort(np.array([(w.start + w.end) / 2 * SAMPLE_RATE for w in words]))
+    missed = []
+    for start, end in speech:
+        if (end - start) < MISSED_REGION_S * SAMPLE_RATE:
+            continue
+        first = np.searchsorted(middles, start)
+        if first >= len(middles) or middles[first] > end:
+            missed.append((start, end))
+    return missed

@@ -1,0 +1,50 @@
+"""Packing speech regions into Whisper windows and mapping word times back to the channel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from transcribe.asr.packing import PAUSE_S, WINDOW_S, missing_regions, pack, unpack
+from transcribe.audio import SAMPLE_RATE
+from transcribe.document import TimedWord
+
+S = SAMPLE_RATE
+
+
+def test_regions_are_copied_with_pauses_and_windows_end_at_boundaries() -> None:
+    samples = np.arange(120 * S, dtype=np.float32)
+    speech = [(s * S, (s + 8) * S) for s in (5, 20, 40, 60, 80, 100)]  # six 8 s turns
+    packing = pack(samples, speech)
+    for region in packing.regions:
+        copied = packing.samples[region.packed_start : region.packed_start + region.length]
+        assert np.array_equal(copied, samples[region.start : region.end])
+    assert all(end - start <= WINDOW_S for start, end in packing.windows)
+    # 8 s turns + 0.5 s pauses: three per window, and no window cuts a turn.
+    assert len(packing.windows) == 2
+    boundaries = {r.packed_start / S for r in packing.regions}
+    assert all(start in boundaries for start, _ in packing.windows)
+    assert packing.regions[1].packed_start == 8 * S + round(PAUSE_S * S)
+
+
+def test_word_times_map_back_to_their_region() -> None:
+    samples = np.zeros(60 * S, np.float32)
+    packing = pack(samples, [(10 * S, 14 * S), (40 * S, 43 * S)])
+    second = packing.regions[1].packed_start / S
+    words = [
+        TimedWord(" hello", 0.5, 0.9, 0.9),
+        TimedWord(" there", second + 1.0, second + 1.4, 0.8),
+        TimedWord(" edge", second - 0.4, second + 0.1, 0.7),  # placed in the pause
+    ]
+    hello, there, edge = unpack(words, packing)
+    assert (hello.start, hello.end) == pytest.approx((10.5, 10.9))
+    assert (there.start, there.end) == pytest.approx((41.0, 41.4))
+    assert 10 <= edge.start <= edge.end <= 14 or 40 <= edge.start <= edge.end <= 43
+
+
+def test_regions_without_words_are_found() -> None:
+    speech = [(0, 3 * S), (10 * S, 12 * S), (20 * S, 20 * S + S // 2)]
+    words = [TimedWord(" a", 1.0, 1.2, 0.9)]
+    # The 2 s region got nothing; the 0.5 s one is too short to count as dropped.
+    assert missing_regions(words, speech) == [(10 * S, 12 * S)]
+    assert missing_regions([], []) == []
