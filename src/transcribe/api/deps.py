@@ -12,7 +12,8 @@ from transcribe.errors import AuthError
 from transcribe.service import Service
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
+    """Async, so resolving it costs no thread hop on every request."""
     service: Service = request.app.state.service
     return service
 
