@@ -1,11 +1,11 @@
 """Benchmark: live legs in real time, and transcription_url fetch latency, on loopback.
 
-Starts `transcribe serve` in its own process (a fresh data dir, SQLite, no model needed for
-either part) and drives it from this one:
+Starts `transcribe serve` in its own process (a fresh data dir, SQLite) and drives it from
+this one, both on the same two cores:
 
-1. Live legs. For each load level, N legs (N/2 two-leg conversations recorded split into MP3,
-   Vonage's default format) stream real speech in 20 ms frames at real-time pace for
-   `--seconds`. The service measures how far behind real time each leg's audio was when the
+1. Live legs. For each load level and format, N legs (N/2 two-leg conversations recorded
+   split, in MP3, Vonage's default, then WAV) stream real speech in 20 ms frames at real-time
+   pace for `--seconds`. The service measures how far behind real time each leg's audio was when the
    recorder took it (`transcribe_live_leg_lag_seconds`); a level passes when no hand-over was
    more than 100 ms behind. This client's own lateness in sending is printed too: if it is
    large, the client, not the service, was the bottleneck.
@@ -114,11 +114,14 @@ async def leg(url: str, token: str, pcm: bytes, seconds: float, late: list[float
         late.append(worst)
 
 
-async def live_level(base: str, token: str, legs: int, seconds: float, pcm: bytes) -> float:
+async def live_level(
+    base: str, token: str, legs: int, seconds: float, pcm: bytes, file_format: str
+) -> float:
     async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}) as c:
         urls = []
         for _ in range(legs // 2):
-            body = {"ncco": [{"action": "record", "split": "conversation"}]}
+            record = {"action": "record", "split": "conversation", "format": file_format}
+            body = {"ncco": [record]}
             urls.append((await c.post("/v1/conversations", json=body)).json()["legs_url"])
     late: list[float] = []
     await asyncio.gather(*(leg(url, token, pcm, seconds, late) for url in urls for _ in range(2)))
@@ -147,6 +150,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--levels", default="50,100,150,200,250,300")
+    parser.add_argument("--formats", default="mp3,wav", help="recording formats to try")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--fetch-seconds", type=float, default=10.0)
     parser.add_argument("--port", type=int, default=8931)
@@ -168,26 +172,32 @@ def main() -> None:
             ).json()
             token = mint_application_token(app["id"], private, ttl_s=3600)
 
-            print(f"live legs, {args.seconds:g} s each, 20 ms frames, split MP3 recordings:")
-            best = 0
-            for legs in (int(x) for x in args.levels.split(",")):
-                before = lag_counts(base)
-                client_late = asyncio.run(live_level(base, token, legs, args.seconds, pcm))
-                time.sleep(1.0)
-                after = lag_counts(base)
-                handovers, late = after[0] - before[0], after[1] - before[1]
-                ok = late == 0
-                if ok:
-                    best = legs
+            for file_format in args.formats.split(","):
                 print(
-                    f"  {legs:4d} legs: {int(handovers):6d} hand-overs, {int(late):5d} more than "
-                    f"{LATE_S * 1000:.0f} ms behind; client worst send delay "
-                    f"{client_late * 1000:.0f} ms -> {'ok' if ok else 'LATE'}",
-                    flush=True,
+                    f"live legs, {args.seconds:g} s each, 20 ms frames, split {file_format} "
+                    "recordings:"
                 )
-                if not ok:
-                    break
-            print(f"most concurrent legs with no frame late by > 100 ms: {best}")
+                best = 0
+                for legs in (int(x) for x in args.levels.split(",")):
+                    before = lag_counts(base)
+                    client_late = asyncio.run(
+                        live_level(base, token, legs, args.seconds, pcm, file_format)
+                    )
+                    time.sleep(1.0)
+                    after = lag_counts(base)
+                    handovers, late = after[0] - before[0], after[1] - before[1]
+                    ok = late == 0
+                    if ok:
+                        best = legs
+                    print(
+                        f"  {legs:4d} legs: {int(handovers):6d} hand-overs, {int(late):5d} more "
+                        f"than {LATE_S * 1000:.0f} ms behind; client worst send delay "
+                        f"{client_late * 1000:.0f} ms -> {'ok' if ok else 'LATE'}",
+                        flush=True,
+                    )
+                    if not ok:
+                        break
+                print(f"  most concurrent legs with no frame late by > 100 ms: {best}")
 
             upload = Path(tmp) / "call.wav"
             sf.write(upload, speech, 16000)

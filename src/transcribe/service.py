@@ -115,6 +115,7 @@ class Service:
         self._file_cache: OrderedDict[str, FileView] = OrderedDict()
         self._file_cache_lock = threading.Lock()
         self._model_error: str | None = None
+        self._warm = threading.Event()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -154,11 +155,13 @@ class Service:
         silence = np.zeros(16_000, np.float32)
         list(transcriber.model.transcribe(silence, language="en", vad_filter=False)[0])
         self.analyzer().analyze_texts(["Could you send me the invoice by Friday?"])
-        log.info("model warm in %.2f s", time.perf_counter() - started)
+        self._warm.set()
+        log.info("models loaded and warm in %.2f s", time.perf_counter() - started)
 
     @property
     def model_ready(self) -> bool:
-        return self._transcriber is not None
+        """Both models are loaded and have run once (loading holds the GIL: not before)."""
+        return self._warm.is_set()
 
     @property
     def model_error(self) -> str | None:
