@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import itertools
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from transcribe.asr import Transcriber
 from transcribe.audio import SAMPLE_RATE, FloatArray, load_audio
 from transcribe.config import AsrSettings
 from transcribe.document import TranscriptionDocument
+
+from live import KeyPair, Receiver, new_keypair
 
 REPO = Path(__file__).resolve().parents[1]
 SPEECH_DIR = Path(os.environ.get("TRANSCRIBE_SPEECH_DIR", REPO.parent / "shared/data/speech"))
@@ -62,6 +65,20 @@ def clips() -> dict[str, Clip]:
 def transcriber() -> Transcriber:
     """The real bundled tiny.en model on CPU, loaded once for the whole session."""
     return Transcriber(AsrSettings(device="cpu"))
+
+
+@pytest.fixture(scope="module")
+def keys() -> KeyPair:
+    """An application's RSA key pair (service tests)."""
+    return new_keypair()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on loopback, answering 200 unless told otherwise."""
+    r = Receiver().start()
+    yield r
+    r.stop()
 
 
 def assert_document_invariants(doc: TranscriptionDocument) -> None:

@@ -23,11 +23,6 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
 
 
 @pytest.fixture(scope="module")
-def keys() -> KeyPair:
-    return new_keypair()
-
-
-@pytest.fixture(scope="module")
 def app_id(api: LiveApi, keys: KeyPair) -> str:
     return str(api.register(keys)["id"])
 

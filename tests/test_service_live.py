@@ -41,18 +41,6 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def keys() -> KeyPair:
-    return new_keypair()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver().start()
-    yield r
-    r.stop()
-
-
 def open_leg(
     legs_url: str, token: str, rate: int = 16000, via_query: bool = False
 ) -> ClientConnection:

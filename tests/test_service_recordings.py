@@ -18,7 +18,6 @@ from live import (
     Receiver,
     free_port,
     live_api,
-    new_keypair,
     service_settings,
     token_for,
 )
@@ -30,18 +29,6 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
     with live_api(service_settings(tmp_path_factory.mktemp("rec"), port), port) as server:
         server.wait_ready()
         yield server
-
-
-@pytest.fixture(scope="module")
-def keys() -> KeyPair:
-    return new_keypair()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver().start()
-    yield r
-    r.stop()
 
 
 def leg_file(clip: Clip, rate: int = 16000) -> tuple[str, bytes, str]:

@@ -28,24 +28,12 @@ from signals import place, seconds
 
 
 @pytest.fixture(scope="module")
-def keys() -> KeyPair:
-    return new_keypair()
-
-
-@pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
     port = free_port()
     settings = service_settings(tmp_path_factory.mktemp("svc"), port)
     with live_api(settings, port) as server:
         server.wait_ready()
         yield server
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver().start()
-    yield r
-    r.stop()
 
 
 def stereo_call(clips: dict[str, Clip]) -> bytes:
@@ -167,6 +155,7 @@ def test_bad_uploads_are_clear_4xx(
         assert response.status_code == status, response.text
         body = response.json()
         assert set(body) >= {"type", "title", "detail"} and words in body["detail"]
+        assert body["detail"].startswith("file: ")  # the form field, not a server path
         assert client.get("/v1/recordings").json()["items"] == []  # nothing half-stored
 
 

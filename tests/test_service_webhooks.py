@@ -36,13 +36,6 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
         yield server
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver().start()
-    yield r
-    r.stop()
-
-
 def _upload(api: LiveApi, token: str, clip: Clip, **fields: str) -> str:
     buffer = io.BytesIO()
     sf.write(buffer, clip.samples, 16000, format="WAV")

@@ -16,6 +16,8 @@ import shutil
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -219,7 +221,8 @@ class Service:
         options: dict[str, Any],
     ) -> Recording:
         """An existing recording file to transcribe (POST /v1/transcriptions)."""
-        audio = load_audio(upload)  # refuse what we cannot decode before storing anything
+        with _named(upload, "file"):
+            audio = load_audio(upload)  # refuse what we cannot decode before storing anything
         self.check_language(options.get("language"))
         ext = _extension(audio.source_format)
         now = utcnow()
@@ -335,11 +338,8 @@ class Service:
     ) -> Recording:
         """Per-leg files to render into a recording (POST /v1/recordings), on the queue."""
         for index, leg in enumerate(legs):
-            try:
+            with _named(leg, f"leg[{index}]"):
                 stream_audio(leg)  # refuse a bad leg now, before anything is stored
-            except TranscribeError as exc:
-                reason = exc.message.replace(str(leg), f"leg[{index}]")
-                raise type(exc)(reason, field=f"leg[{index}]") from exc
         now = utcnow()
         with self.db.session() as session:
             recording = Recording(
@@ -858,6 +858,15 @@ class Service:
 
     def queue_depth(self) -> int:
         return self.jobs.depth()
+
+
+@contextmanager
+def _named(path: Path, field: str) -> Iterator[None]:
+    """Errors about an uploaded file name the form field, never our temporary path."""
+    try:
+        yield
+    except TranscribeError as exc:
+        raise type(exc)(exc.message.replace(str(path), field), field=field) from exc
 
 
 def _transcription_options(record: RecordAction) -> dict[str, Any] | None:

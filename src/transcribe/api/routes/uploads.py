@@ -35,10 +35,10 @@ def save_upload(upload: UploadFile, service: Service, field: str) -> Path:
         shutil.copyfileobj(upload.file, out, 1 << 20)
     if target.stat().st_size > service.settings.max_upload_bytes:
         target.unlink()
-        raise PayloadTooLargeError(f"{field} is over the upload limit", field=field)
+        raise PayloadTooLargeError(f"{field}: over the upload limit", field=field)
     if target.stat().st_size == 0:
         target.unlink()
-        raise InvalidRequestError(f"{field} is empty", field=field)
+        raise InvalidRequestError(f"{field}: the upload is empty", field=field)
     return target
 
 
