@@ -94,7 +94,8 @@ def test_questions_answers_and_commitments_land_in_the_right_sentences(call: Pat
     assert reply.questions == [] and len(reply.answers) == 1
     assert any("send the invoice tomorrow" in a for a in reply.action_items)
     assert len(shipped_q.questions) == 1 and "order ship" in shipped_q.questions[0]
-    assert shipped.answers and "shipped on monday" in shipped.answers[0].lower()
+    # tiny.en may hear "it shipped" as "it's ship time": the span is the reply, whatever its words.
+    assert shipped.answers and "monday" in shipped.answers[0].lower()
     assert shipped.action_items == [] and shipped.questions == []
 
     linked = {

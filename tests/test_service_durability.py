@@ -104,6 +104,16 @@ def test_a_service_killed_between_attempts_still_delivers(
             )
             assert response.status_code == 202
             receiver.wait_for(1)
+            # Between attempts: the 503 is recorded and the retry is scheduled, not yet due.
+            deadline = time.monotonic() + 30
+            while True:
+                (delivery,) = httpx.get(
+                    f"{url}/v1/webhooks/deliveries", headers={"Authorization": f"Bearer {token}"}
+                ).json()
+                if len(delivery["attempts"]) == 1:
+                    break
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
             first.send_signal(signal.SIGKILL)
             first.wait(10)
         time.sleep(2.0)  # past the retry's due time while nothing runs
