@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -114,12 +115,12 @@ class LiveCall:
 
         self._each(leg_id, put)
 
-    def _each(self, leg_id: str, action: object) -> None:
+    def _each(self, leg_id: str, action: Callable[[Leg, Recorder], None]) -> None:
         for recording in self.recordings:
             leg = recording.legs.get(leg_id)
             if leg is None or recording.done or leg.closed:
                 continue
-            action(leg, recording.recorder)  # type: ignore[operator]
+            action(leg, recording.recorder)
             if recording.recorder.ended:
                 self._finish(recording)
 

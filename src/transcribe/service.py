@@ -16,7 +16,7 @@ import shutil
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -503,7 +503,8 @@ class Service:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def _heartbeat(self, recording_uuid: str) -> Any:
+    def _heartbeat(self, recording_uuid: str) -> Callable[[], None]:
+        """Beat for a running job until the returned function is called."""
         stop = threading.Event()
 
         def beat() -> None:
@@ -715,9 +716,16 @@ class Service:
     # -- reading -----------------------------------------------------------------------------
 
     def _owned(self, session: Any, model: Any, key: str, application_id: str) -> Any:
+        """The row if it exists, is this application's and has not expired (the purge of an
+        expired one may not have run yet; it is gone for callers all the same)."""
         canonical = parse_uuid(key)
         row = session.get(model, canonical) if canonical else None
-        if row is None or row.application_id != application_id:
+        expires = getattr(row, "expires_at", None)  # deliveries do not expire
+        if (
+            row is None
+            or row.application_id != application_id
+            or (expires is not None and expires <= utcnow())
+        ):
             raise NotFoundError(f"no {model.__tablename__[:-1]} {key!r}")
         return row
 
@@ -765,7 +773,9 @@ class Service:
         status: str | None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Newest first; the cursor is the last item's (created_at, uuid), opaque to callers."""
-        query = select(Recording).where(Recording.application_id == application_id)
+        query = select(Recording).where(
+            Recording.application_id == application_id, Recording.expires_at > utcnow()
+        )
         if conversation_uuid:
             query = query.where(Recording.conversation_uuid == conversation_uuid)
         if status:
