@@ -16,7 +16,7 @@ import shutil
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -371,27 +371,25 @@ class Service:
         """Queue task: render uploaded legs into the recording, then send `record`."""
         if not self._claim(recording_uuid, Recording.status, "queued", "rendering"):
             return
-        stop_heartbeat = self._heartbeat(recording_uuid)
         try:
-            with self.db.session() as session:
-                recording = session.get(Recording, recording_uuid)
-                assert recording is not None
-                record = RecordAction.model_validate(recording.record_options)
-                created = recording.created_at
-            folder = self._legs_dir(recording_uuid)
-            manifest = json.loads((folder / "legs.json").read_text())
-            legs = [LegFile(folder / leg["file"], float(leg["offset"])) for leg in manifest]
-            result = render_files(record, legs, self.files.tmp_path(f".{record.file_format}"))
+            with self._heartbeat(recording_uuid):
+                with self.db.session() as session:
+                    recording = session.get(Recording, recording_uuid)
+                    assert recording is not None
+                    record = RecordAction.model_validate(recording.record_options)
+                    created = recording.created_at
+                folder = self._legs_dir(recording_uuid)
+                manifest = json.loads((folder / "legs.json").read_text())
+                legs = [LegFile(folder / leg["file"], float(leg["offset"])) for leg in manifest]
+                path = self.files.tmp_path(f".{record.file_format}")
+                result = render_files(record, legs, path)
         except TranscribeError as exc:
-            stop_heartbeat()
             self._render_failed(recording_uuid, exc.message)
             return
         except Exception as exc:
-            stop_heartbeat()
             log.exception("rendering %s failed", recording_uuid)
             self._render_failed(recording_uuid, f"internal error: {type(exc).__name__}")
             return
-        stop_heartbeat()
         start = created + timedelta(seconds=result.start_time)
         self.recording_ready(
             recording_uuid, result, start, start + timedelta(seconds=result.duration)
@@ -451,40 +449,38 @@ class Service:
         """Queue task: transcribe a recording, store the document, send `transcribed`."""
         if not self._claim(recording_uuid, Recording.transcription_status, "queued", "running"):
             return
-        stop_heartbeat = self._heartbeat(recording_uuid)
         error: str | None = None
         document_path: Path | None = None
         try:
-            with self.db.session() as session:
-                recording = session.get(Recording, recording_uuid)
-                assert recording is not None and recording.file_uuid is not None
-                stored = session.get(StoredFile, recording.file_uuid)
-                assert stored is not None
-                source = self.files.path(stored.name)
-                language = (recording.transcription_options or {}).get("language")
-            started = time.perf_counter()
-            audio = load_audio(source)
-            document = self.transcriber().transcribe(audio, language=language)
-            document = self.analyzer().analyze(document)
-            document_path = self.files.tmp_path(".json")
-            document_path.write_text(document.model_dump_json())
-            seconds = time.perf_counter() - started
-            self.metrics.transcription_seconds.observe(seconds)
-            self.metrics.audio_seconds.inc(audio.duration * audio.channels)
-            log.info(
-                "transcribed %s (%.1f s x %d channels) in %.1f s",
-                recording_uuid,
-                audio.duration,
-                audio.channels,
-                seconds,
-            )
+            with self._heartbeat(recording_uuid):
+                with self.db.session() as session:
+                    recording = session.get(Recording, recording_uuid)
+                    assert recording is not None and recording.file_uuid is not None
+                    stored = session.get(StoredFile, recording.file_uuid)
+                    assert stored is not None
+                    source = self.files.path(stored.name)
+                    language = (recording.transcription_options or {}).get("language")
+                started = time.perf_counter()
+                audio = load_audio(source)
+                document = self.transcriber().transcribe(audio, language=language)
+                document = self.analyzer().analyze(document)
+                document_path = self.files.tmp_path(".json")
+                document_path.write_text(document.model_dump_json())
+                seconds = time.perf_counter() - started
+                self.metrics.transcription_seconds.observe(seconds)
+                self.metrics.audio_seconds.inc(audio.duration * audio.channels)
+                log.info(
+                    "transcribed %s (%.1f s x %d channels) in %.1f s",
+                    recording_uuid,
+                    audio.duration,
+                    audio.channels,
+                    seconds,
+                )
         except TranscribeError as exc:
             error = exc.message
         except Exception as exc:  # a bug or a broken file: report it, do not retry forever
             log.exception("transcription of %s failed", recording_uuid)
             error = f"internal error: {type(exc).__name__}"
-        finally:
-            stop_heartbeat()
         self.metrics.jobs.labels("transcribe", "failed" if error else "done").inc()
         self._finish_transcription(recording_uuid, document_path, error)
 
@@ -503,8 +499,10 @@ class Service:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def _heartbeat(self, recording_uuid: str) -> Callable[[], None]:
-        """Beat for a running job until the returned function is called."""
+    @contextmanager
+    def _heartbeat(self, recording_uuid: str) -> Iterator[None]:
+        """While the block runs, say every `heartbeat_s` that this job is alive, so the sweep
+        can tell a long job from one whose worker died."""
         stop = threading.Event()
 
         def beat() -> None:
@@ -518,12 +516,11 @@ class Service:
 
         thread = threading.Thread(target=beat, name=f"heartbeat-{recording_uuid}", daemon=True)
         thread.start()
-
-        def halt() -> None:
+        try:
+            yield
+        finally:
             stop.set()
             thread.join()
-
-        return halt
 
     def _finish_transcription(
         self, recording_uuid: str, document_path: Path | None, error: str | None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import uuid
 from pathlib import Path
 
@@ -41,25 +40,18 @@ class FileStore:
         tmp.mkdir(exist_ok=True)
         return tmp / f"{uuid.uuid4()}{suffix}"
 
-    def put_bytes(self, file_uuid: str, ext: str, data: bytes) -> tuple[str, int, str]:
-        """Store `data`; returns (name, size, sha256)."""
-        tmp = self.tmp_path(f".{ext}")
-        tmp.write_bytes(data)
-        return self.adopt(tmp, file_uuid, ext)
-
     def adopt(self, source: Path, file_uuid: str, ext: str) -> tuple[str, int, str]:
-        """Move a finished file in under its uuid; returns (name, size, sha256)."""
+        """Move a finished file from `tmp_path` in under its uuid; returns (name, size, sha256).
+
+        Work in progress is always written under `tmp_path`, on the same volume, so this is a
+        rename, never a copy."""
         name = f"{file_uuid}.{ext}"
         digest = hashlib.sha256()
         with source.open("rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
         size = source.stat().st_size
-        final = self.path(name)
-        if source.parent.resolve() == self.root.resolve() or source.parent == self.root / "tmp":
-            os.replace(source, final)
-        else:
-            shutil.copyfile(source, final)
+        os.replace(source, self.path(name))
         return name, size, digest.hexdigest()
 
     def delete(self, name: str) -> None:
