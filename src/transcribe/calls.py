@@ -52,7 +52,6 @@ class LiveCall:
         self.lock = asyncio.Lock()
         self.recordings: list[_Recording] = []
         self.connected: set[str] = set()
-        self.joined = 0
         self.ended = False
         self._ticker: asyncio.Task[None] | None = None
 
@@ -68,7 +67,6 @@ class LiveCall:
                 if not recording.done:
                     recording.legs[leg_id] = recording.recorder.add_leg(leg_id, rate, now)
             self.connected.add(leg_id)
-            self.joined += 1
 
     async def write(self, leg_id: str, pcm: bytes, arrived: float) -> None:
         async with self.lock:

@@ -136,11 +136,7 @@ class Service:
         """The model, loaded once per process on first use."""
         with self._model_lock:
             if self._transcriber is None:
-                try:
-                    self._transcriber = Transcriber(self.settings.asr)
-                except TranscribeError as exc:
-                    self._model_error = exc.message
-                    raise
+                self._transcriber = Transcriber(self.settings.asr)
             return self._transcriber
 
     def analyzer(self) -> Analyzer:
@@ -153,10 +149,14 @@ class Service:
     def warm_up(self) -> None:
         """Load the model and run it once, so the first real job does not pay for it."""
         started = time.perf_counter()
-        transcriber = self.transcriber()
-        silence = np.zeros(16_000, np.float32)
-        list(transcriber.model.transcribe(silence, language="en", vad_filter=False)[0])
-        self.analyzer().analyze_texts(["Could you send me the invoice by Friday?"])
+        try:
+            transcriber = self.transcriber()
+            silence = np.zeros(16_000, np.float32)
+            list(transcriber.model.transcribe(silence, language="en", vad_filter=False)[0])
+            self.analyzer().analyze_texts(["Could you send me the invoice by Friday?"])
+        except TranscribeError as exc:  # either model: /readyz says which and why
+            self._model_error = exc.message
+            raise
         self._warm.set()
         log.info("models loaded and warm in %.2f s", time.perf_counter() - started)
 
