@@ -10,46 +10,24 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import soundfile as sf
 
-from transcribe.audio import SAMPLE_RATE, load_audio
+from transcribe.audio import SAMPLE_RATE
 from transcribe.document import Sentence, TranscriptionDocument
+
+from calls import dialogue
 
 REPO = Path(__file__).resolve().parents[1]
 
-TURNS = [
-    (0, "Hello. Could you send me the invoice by Friday?"),
-    (1, "Yes. I will send the invoice tomorrow morning."),
-    (0, "When did the order ship?"),
-    (1, "It shipped on Monday."),
-]
-
 
 def synthesise_call(folder: Path) -> Path:
-    """Each turn spoken by espeak-ng on its channel, one second of silence between turns."""
-    espeak = shutil.which("espeak-ng")
-    if espeak is None:
-        pytest.fail("espeak-ng is missing: run `make system-deps` (apt-get install espeak-ng)")
-    spoken = []
-    for i, (channel, text) in enumerate(TURNS):
-        wav = folder / f"turn{i}.wav"
-        subprocess.run([espeak, "-v", "en-us", "-s", "150", "-w", str(wav), text], check=True)
-        spoken.append((channel, load_audio(wav).samples[0]))
-    total = sum(len(s) for _, s in spoken) + SAMPLE_RATE * (len(spoken) + 1)
-    call = np.zeros((2, total), np.float32)
-    position = SAMPLE_RATE // 2
-    for channel, samples in spoken:
-        call[channel, position : position + len(samples)] = samples
-        position += len(samples) + SAMPLE_RATE
     path = folder / "call.wav"
-    sf.write(path, call.T, SAMPLE_RATE)
+    sf.write(path, dialogue().T, SAMPLE_RATE)
     return path
 
 
