@@ -10,17 +10,31 @@ time), then, each in a fresh child process so peak memory is its own:
 
 Prints wall-clock seconds, the speed-up, real-time factors, WER of each (Whisper's English
 normaliser, lower case, no punctuation) and peak RSS. Run: `.venv/bin/python bench/asr.py`.
+
+With `--jobs N` it measures many jobs at once instead: N different two-channel calls of
+`--minutes` each, transcribed at the same time from N threads by one `Transcriber` (as N queue
+consumers would), once with batching across jobs off and once on, each in a fresh child
+process after a warm-up. Prints wall time, channel-audio seconds per second (and the
+real-time factor), windows per decode batch, WER, peak RSS and, on CUDA where `nvidia-smi`
+exists, the GPU memory used. E.g. `.venv/bin/python bench/asr.py --device cuda --jobs 8
+--minutes 2`.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import multiprocessing as mp
 import resource
+import shutil
+import subprocess
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jiwer
 import numpy as np
@@ -41,14 +55,19 @@ class Call:
         return float(self.samples.shape[1] / SAMPLE_RATE)
 
 
-def build_call(minutes: float, seed: int = 7) -> Call:
-    """Alternating turns of real clips; pauses sized so speech fills ~80% of the call."""
+@functools.cache
+def _clips() -> list[tuple[FloatArray, str]]:
     with (SPEECH_DIR / "MANIFEST.tsv").open(newline="") as f:
         rows = [r for r in csv.DictReader(f, delimiter="\t") if not r["file"].startswith("ami_")]
-    clips = [
+    return [
         (load_audio(SPEECH_DIR / r["file"]).samples.mean(axis=0), r["reference_transcript"])
         for r in rows
     ]
+
+
+def build_call(minutes: float, seed: int = 7) -> Call:
+    """Alternating turns of real clips; pauses sized so speech fills ~80% of the call."""
+    clips = _clips()
     # Clips in a shuffled cycle, turns alternating: with an odd number of clips each clip
     # lands on the other channel in the next cycle, so both channels get the same material.
     order = np.random.default_rng(seed).permutation(len(clips))
@@ -109,13 +128,170 @@ def measure(kind: str, call: Call, model_path: str, device: str) -> tuple[float,
     return result
 
 
+class GpuMemory:
+    """Peak memory used on each GPU while running, by polling `nvidia-smi` (CTranslate2 has no
+    memory API); `None` where there is no nvidia-smi."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.available = shutil.which("nvidia-smi") is not None
+        self.interval = interval
+        self.before = self._read()
+        self.peak = dict(self.before)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _read(self) -> dict[str, int]:
+        if not self.available:
+            return {}
+        result = subprocess.run(
+            ["nvidia-smi", "--query-gpu=index,memory.used", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        used = {}
+        for line in result.stdout.splitlines():
+            index, _, mib = line.partition(",")
+            if mib.strip().isdigit():
+                used[index.strip()] = int(mib)
+        return used
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.interval):
+            for index, mib in self._read().items():
+                self.peak[index] = max(self.peak.get(index, 0), mib)
+
+    def __enter__(self) -> GpuMemory:
+        if self.available:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def summary(self) -> str | None:
+        """The GPU that grew most: its peak, and how much of that this run added."""
+        if not self.peak:
+            return None
+        index = max(self.peak, key=lambda i: self.peak[i] - self.before.get(i, 0))
+        grown = self.peak[index] - self.before.get(index, 0)
+        return f"GPU {index} memory peak {self.peak[index]} MiB (+{grown} MiB)"
+
+
+def _jobs_child(
+    mode: str,
+    minutes: float,
+    jobs: int,
+    device: str,
+    workers: int,
+    out: mp.Queue,  # type: ignore[type-arg]
+) -> None:
+    from transcribe.asr import Transcriber
+    from transcribe.config import Settings
+
+    calls = [build_call(minutes, seed=7 + job) for job in range(jobs)]
+    audios = [Audio(samples=c.samples, source_rate=SAMPLE_RATE, source_format="WAV") for c in calls]
+    settings = Settings()
+    settings.asr.device = device  # type: ignore[assignment]
+    settings.asr.batch_across_jobs = mode  # type: ignore[assignment]
+    settings.asr.workers = workers
+    with GpuMemory() as gpu:
+        transcriber = Transcriber(settings.asr)
+        warm_samples = calls[0].samples[:, : 30 * SAMPLE_RATE]
+        warm = Audio(samples=warm_samples, source_rate=SAMPLE_RATE, source_format="WAV")
+        transcriber.transcribe(warm)
+        before = transcriber.stats.snapshot()
+        start = threading.Barrier(jobs)
+
+        def run(audio: Audio) -> list[str]:
+            start.wait()
+            doc = transcriber.transcribe(audio)
+            return [" ".join(s.sentence for s in ch.transcript) for ch in doc.channels]
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(jobs) as pool:
+            texts = list(pool.map(run, audios))
+        seconds = time.perf_counter() - started
+        after = transcriber.stats.snapshot()
+        transcriber.close()
+    stats = {k: after[k] - before[k] for k in ("calls", "batches", "windows", "mixed_batches")}
+    stats["max_requests_per_batch"] = after["max_requests_per_batch"]
+    out.put(
+        {
+            "seconds": seconds,
+            "texts": texts,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "stats": stats,
+            "gpu": gpu.summary(),
+            "runtime": transcriber.runtime,
+        }
+    )
+
+
+def measure_jobs(mode: str, minutes: float, jobs: int, device: str, workers: int) -> dict[str, Any]:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    args = (mode, minutes, jobs, device, workers, queue)
+    process = ctx.Process(target=_jobs_child, args=args)
+    process.start()
+    result: dict[str, Any] = queue.get()
+    process.join()
+    return result
+
+
+def main_jobs(args: argparse.Namespace) -> None:
+    """N calls at once, batching across jobs off and on."""
+    calls = [build_call(args.minutes, seed=7 + job) for job in range(args.jobs)]
+    audio_seconds = sum(c.duration * c.samples.shape[0] for c in calls)
+    print(
+        f"{args.jobs} calls of {calls[0].duration:.0f} s, 2 channels each, transcribed at once "
+        f"({audio_seconds:.0f} s of channel audio); device {args.device}",
+        flush=True,
+    )
+    normalise = EnglishTextNormalizer()
+    refs = [normalise(r) for c in calls for r in c.references]
+    walls = {}
+    for mode in ("off", "on"):
+        result = measure_jobs(mode, args.minutes, args.jobs, args.device, args.workers)
+        runtime, stats = result["runtime"], result["stats"]
+        hyps = [normalise(t) for texts in result["texts"] for t in texts]
+        seconds = walls[mode] = result["seconds"]
+        per_batch = stats["windows"] / stats["batches"] if stats["batches"] else 0.0
+        line = (
+            f"batching {mode:>3} ({runtime.device}/{runtime.compute_type}, "
+            f"{runtime.workers} channel threads per job, {runtime.model_workers} model workers "
+            f"x {runtime.cpu_threads} threads): {seconds:6.1f} s wall, "
+            f"{audio_seconds / seconds:6.1f} audio-s/s (real-time factor "
+            f"{seconds / audio_seconds:.4f}), {per_batch:.1f} windows per batch "
+            f"({stats['windows']} windows in {stats['batches']} batches of {stats['calls']} "
+            f"calls, {stats['mixed_batches']} batches shared by channels, at most "
+            f"{stats['max_requests_per_batch']}), WER {jiwer.wer(refs, hyps):.2%}, "
+            f"peak RSS {result['peak_mb']:.0f} MB"
+        )
+        if result["gpu"]:
+            line += f", {result['gpu']}"
+        print(line, flush=True)
+    print(f"batching across jobs: {walls['off'] / walls['on']:.2f}x the throughput of off")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--minutes", type=float, default=10.0, help="length of each call")
+    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
+    parser.add_argument(
+        "--jobs", type=int, default=0, help="N calls at once, batching across jobs off vs on"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=0, help="channel threads per job (--jobs; 0: default)"
+    )
     args = parser.parse_args()
+    if args.jobs:
+        main_jobs(args)
+        return
 
     from transcribe.asr.models import resolve_model
     from transcribe.config import Settings

@@ -43,7 +43,9 @@ class AsrSettings(BaseModel):
         ge=0,
         le=64,
         description="Channels transcribed at the same time; 0: one per 4 cores (at least 1). "
-        "On 2 cores one worker with both threads is as fast as two and needs 35% less memory.",
+        "On 2 cores one worker with both threads is as fast as two and needs 35% less memory. "
+        "With batching across jobs on CUDA, 0 is one per core (2 to 32): channel threads "
+        "then only find speech and wait for the GPU.",
     )
     cpu_threads: int = Field(
         default=0,
@@ -54,7 +56,21 @@ class AsrSettings(BaseModel):
         default=1, ge=1, le=10, description="1 is greedy: 3x faster than 5 on CPU, WER alike"
     )
     batch_size: int = Field(
-        default=16, ge=1, le=256, description="Speech chunks per batch on CUDA (batched path)."
+        default=16, ge=1, le=256, description="Speech windows (up to 30 s each) per decode batch."
+    )
+    batch_across_jobs: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="One decode thread takes the speech windows of every channel of every "
+        "running transcription and decodes them in shared batches (fills a GPU's batches when "
+        "calls are short); auto: on with CUDA, off on CPU (where a channel's own batches "
+        "already keep the cores busy).",
+    )
+    batch_wait_ms: float = Field(
+        default=50.0,
+        ge=0,
+        le=5000,
+        description="With batching across jobs: how long the oldest waiting channel may wait "
+        "for others to fill a batch before its windows are decoded anyway.",
     )
 
 

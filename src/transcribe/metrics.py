@@ -47,6 +47,24 @@ class Metrics:
         self.queue_depth = Gauge(
             "transcribe_queue_depth", "Tasks waiting in the queue.", registry=self.registry
         )
+        self.asr_batch_windows = Histogram(
+            "transcribe_asr_batch_windows",
+            "Speech windows (up to 30 s each) in each decode batch of the model.",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=self.registry,
+        )
+        self.asr_batch_channels = Histogram(
+            "transcribe_asr_batch_channels",
+            "Channel decode passes whose windows shared a decode batch (above 1 only with "
+            "batching across jobs).",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=self.registry,
+        )
 
     def track_queue_depth(self, depth: Callable[[], int]) -> None:
         self.queue_depth.set_function(lambda: float(depth()))
+
+    def observe_asr_batch(self, windows: int, channels: int) -> None:
+        """One decode batch: how many windows, from how many channel decode passes."""
+        self.asr_batch_windows.observe(windows)
+        self.asr_batch_channels.observe(channels)

@@ -136,7 +136,7 @@ class Service:
         """The model, loaded once per process on first use."""
         with self._model_lock:
             if self._transcriber is None:
-                self._transcriber = Transcriber(self.settings.asr)
+                self._transcriber = Transcriber(self.settings.asr, self.metrics.observe_asr_batch)
             return self._transcriber
 
     def analyzer(self) -> Analyzer:

@@ -5,6 +5,10 @@ channel's speech, which is packed into 30 s windows (`packing.py`) and decoded i
 (`BatchedInferencePipeline`), so the silence of a call costs nothing. Regions the decoder
 skipped are decoded once more. Channels run concurrently up to `workers`.
 
+With batching across jobs (`batch_across_jobs`, on by default with CUDA) the channel threads
+of every transcription hand their windows to one decode thread (`batcher.py`), which decodes
+them in shared batches, so a GPU sees full batches even when each call is short.
+
 Whisper invents text for audio with no speech in it. Three guards keep a channel of silence,
 line noise, tones or DTMF empty: VAD finds no speech chunk there; a segment the model itself
 rates as no-speech with a low log-probability is dropped; and so is one whose text compresses
@@ -23,10 +27,11 @@ from dataclasses import dataclass
 import ctranslate2
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.tokenizer import _LANGUAGE_CODES
-from faster_whisper.transcribe import Segment
 
+from transcribe.asr.batcher import BatchObserver, DecodeStats, WindowBatcher, detect_language
 from transcribe.asr.models import ResolvedModel, resolve_model
-from transcribe.asr.packing import find_speech, missing_regions, pack, unpack
+from transcribe.asr.packing import find_speech, missing_regions, pack
+from transcribe.asr.segments import words_of
 from transcribe.asr.timing import tighten_word_times
 from transcribe.audio import SAMPLE_RATE, Audio, FloatArray
 from transcribe.config import AsrSettings, cpu_count
@@ -35,10 +40,8 @@ from transcribe.errors import UnsupportedLanguageError
 
 log = logging.getLogger(__name__)
 
-# Whisper's own thresholds for "this window held no speech" and "this is a repetition loop".
-NO_SPEECH_PROB = 0.6
-LOW_LOGPROB = -1.0
-MAX_COMPRESSION_RATIO = 2.4
+# A recording has at most 32 channels: more channel threads than that never have work.
+MAX_CHANNELS = 32
 
 # Called with (seconds of audio done, seconds in all) as channels progress.
 ProgressCallback = Callable[[float, float], None]
@@ -50,21 +53,47 @@ class Runtime:
 
     device: str
     compute_type: str
-    workers: int
-    cpu_threads: int
+    workers: int  # channels transcribed at the same time, per transcription
+    cpu_threads: int  # threads per model worker
+    batch_across_jobs: bool = False
+    model_workers: int = 1  # CTranslate2 workers: batches the model runs at the same time
 
 
 def choose_runtime(settings: AsrSettings) -> Runtime:
-    """`auto` means CUDA float16 when CTranslate2 sees a GPU, else CPU int8."""
+    """`auto` means CUDA float16 when CTranslate2 sees a GPU, else CPU int8.
+
+    Without batching across jobs every channel thread runs the model itself, so the model gets
+    one worker per channel thread and the cores are shared among them. With it, one decode
+    thread runs the model (one worker, every core) and a channel thread only finds speech
+    (Silero, one core), times words and waits: on CUDA the default is then a channel thread
+    per core (at most 32, the most channels a recording has), so that a many-channel recording
+    hands all its channels to the batcher at once and fills batches on its own.
+    """
     device = settings.device
     if device == "auto":
         device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
     compute_type = settings.compute_type
     if compute_type == "auto":
         compute_type = "float16" if device == "cuda" else "int8"
-    workers = settings.workers or max(1, cpu_count() // 4)
-    threads = settings.cpu_threads or max(1, cpu_count() // workers)
-    return Runtime(device=device, compute_type=compute_type, workers=workers, cpu_threads=threads)
+    batching = settings.batch_across_jobs == "on" or (
+        settings.batch_across_jobs == "auto" and device == "cuda"
+    )
+    if settings.workers:
+        workers = settings.workers
+    elif batching and device == "cuda":
+        workers = min(MAX_CHANNELS, max(2, cpu_count()))
+    else:
+        workers = max(1, cpu_count() // 4)
+    model_workers = 1 if batching else workers
+    threads = settings.cpu_threads or max(1, cpu_count() // model_workers)
+    return Runtime(
+        device=device,
+        compute_type=compute_type,
+        workers=workers,
+        cpu_threads=threads,
+        batch_across_jobs=batching,
+        model_workers=model_workers,
+    )
 
 
 def normalise_language(code: str | None) -> str | None:
@@ -80,9 +109,12 @@ def normalise_language(code: str | None) -> str | None:
 
 
 class Transcriber:
-    """Loads the model once; transcribes any number of recordings, concurrently if asked."""
+    """Loads the model once; transcribes any number of recordings, concurrently if asked.
 
-    def __init__(self, settings: AsrSettings) -> None:
+    `on_batch` hears (windows, channels) of every decode batch, for the metrics.
+    """
+
+    def __init__(self, settings: AsrSettings, on_batch: BatchObserver | None = None) -> None:
         self.settings = settings
         self.model_info: ResolvedModel = resolve_model(settings)
         self.runtime = choose_runtime(settings)
@@ -92,23 +124,41 @@ class Transcriber:
             device=self.runtime.device,
             compute_type=self.runtime.compute_type,
             cpu_threads=self.runtime.cpu_threads,
-            num_workers=self.runtime.workers,
+            num_workers=self.runtime.model_workers,
             download_root=str(settings.models_dir) if not self.model_info.local else None,
             local_files_only=self.model_info.local,
         )
         self.pipeline = BatchedInferencePipeline(self.model)
         self.multilingual: bool = bool(self.model.model.is_multilingual)
+        self.stats = DecodeStats(settings.batch_size, on_batch)
+        self.batcher: WindowBatcher | None = None
+        if self.runtime.batch_across_jobs:
+            self.batcher = WindowBatcher(
+                self.model,
+                batch_size=settings.batch_size,
+                beam_size=settings.beam_size,
+                wait_s=settings.batch_wait_ms / 1000,
+                stats=self.stats,
+            )
         self.load_seconds = time.perf_counter() - started
         log.info(
-            "loaded model %s from %s on %s/%s (%d threads x %d workers) in %.2f s",
+            "loaded model %s from %s on %s/%s (%d threads x %d workers, %d channel threads, "
+            "batching across jobs %s) in %.2f s",
             self.model_info.name,
             self.model_info.path,
             self.runtime.device,
             self.runtime.compute_type,
             self.runtime.cpu_threads,
+            self.runtime.model_workers,
             self.runtime.workers,
+            "on" if self.batcher else "off",
             self.load_seconds,
         )
+
+    def close(self) -> None:
+        """Stop the decode thread, if there is one, once it has decoded what it was given."""
+        if self.batcher is not None:
+            self.batcher.close()
 
     def check_language(self, language: str | None) -> str | None:
         """The Whisper code to decode with; an error if this model cannot do that language."""
@@ -169,6 +219,11 @@ class Transcriber:
         if not speech:
             return []
         packing = pack(samples, speech)
+        if self.batcher is not None:
+            if language is None:  # a multilingual model and no language asked for
+                language = detect_language(self.model, packing) if self.multilingual else "en"
+            return self.batcher.decode(packing, language, progress)
+        self.stats.record([len(packing.windows)])
         segments, _ = self.pipeline.transcribe(
             packing.samples,
             language=language,
@@ -177,23 +232,7 @@ class Transcriber:
             batch_size=self.settings.batch_size,
             beam_size=self.settings.beam_size,
         )
-        words: list[TimedWord] = []
-        for segment in segments:
-            if progress is not None:
-                progress(unpack([TimedWord("", segment.end, segment.end, 1.0)], packing)[0].end)
-            if _is_hallucination(segment):
-                log.debug("dropped segment %.2f-%.2f %r", segment.start, segment.end, segment.text)
-                continue
-            words.extend(
-                TimedWord(text=w.word, start=w.start, end=w.end, probability=w.probability)
-                for w in segment.words or []
-            )
-        return unpack(words, packing)
-
-
-def _is_hallucination(segment: Segment) -> bool:
-    silent = segment.no_speech_prob > NO_SPEECH_PROB and segment.avg_logprob < LOW_LOGPROB
-    return bool(silent or segment.compression_ratio > MAX_COMPRESSION_RATIO)
+        return words_of(segments, packing, progress)
 
 
 class _Progress:
