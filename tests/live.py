@@ -15,11 +15,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import numpy as np
 import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from websockets.sync.client import ClientConnection, connect
 
 from transcribe.api import create_app
+from transcribe.audio import to_int16
 from transcribe.auth import mint_application_token
 from transcribe.config import Settings
 
@@ -194,3 +197,56 @@ class Receiver:
                     return list(self.requests)
             time.sleep(0.05)
         raise AssertionError(f"expected {count} webhook requests, got {len(self.requests)}")
+
+
+FRAME = 320  # 20 ms at 16 kHz
+
+
+def open_leg(
+    legs_url: str, token: str, rate: int = 16000, via_query: bool = False
+) -> ClientConnection:
+    if via_query:
+        socket = connect(f"{legs_url}?token={token}", legacy=True)
+    else:
+        socket = connect(
+            legs_url, additional_headers={"Authorization": f"Bearer {token}"}, legacy=True
+        )
+    socket.send(
+        json.dumps(
+            {
+                "event": "websocket:connected",
+                "content-type": f"audio/l16;rate={rate}",
+                "caller": "x",
+            }
+        )
+    )
+    return socket
+
+
+def stream(socket: ClientConnection, samples: np.ndarray, until: float | None = None) -> None:
+    """Send 20 ms frames in real time; pad with silence frames until `until` (monotonic)."""
+    pcm = to_int16(samples).tobytes()
+    started = time.monotonic()
+    frames = [pcm[i : i + 2 * FRAME] for i in range(0, len(pcm), 2 * FRAME)]
+    n = 0
+    while n < len(frames) or (until is not None and time.monotonic() < until):
+        frame = frames[n] if n < len(frames) else bytes(2 * FRAME)
+        socket.send(frame)
+        n += 1
+        delay = started + n * 0.02 - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+
+def two_legs(legs_url: str, token: str, caller: np.ndarray, callee: np.ndarray) -> None:
+    """A caller and a callee on one conversation, talking at once in real time, then both
+    hang up (a little silence after the longer of the two)."""
+    until = time.monotonic() + max(len(caller), len(callee)) / 16000 + 0.3
+    first = open_leg(legs_url, token)
+    second = open_leg(legs_url, token)
+    other = threading.Thread(target=stream, args=(second, callee, until))
+    other.start()
+    stream(first, caller, until)
+    other.join()
+    first.close()
+    second.close()

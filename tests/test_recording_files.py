@@ -3,57 +3,22 @@
 from __future__ import annotations
 
 import wave
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from recordings import read, record
+from recordings import MONO, mp3_frames, read, record
 from transcribe.audio import SAMPLE_RATE
+from transcribe.ncco import parse_record
+from transcribe.recording import Recorder
+from transcribe.recording.encoders import transcode
 
 from conftest import Clip
 from signals import find_offset
 
 A, B, C = "jfk.wav", "ls_test-clean_1089-134686-0001.wav", "librivox_sas01_0870.wav"
-
-MPEG2_LAYER3_KBPS = (None, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, None)
-MPEG2_RATES = (22050, 24000, 16000, None)
-MONO = 3
-
-
-@dataclass(frozen=True)
-class Mp3Frame:
-    version: int  # 2 is MPEG-2
-    layer: int  # 3 is Layer III
-    kbps: int | None
-    sample_rate: int | None
-    channel_mode: int  # 0 stereo, 1 joint stereo, 2 dual channel, 3 mono
-
-
-def mp3_frames(data: bytes) -> list[Mp3Frame]:
-    """Every MPEG audio frame header, walking the file frame by frame from start to end."""
-    pos, end = 0, len(data)
-    if data[:3] == b"ID3":  # ID3v2 tag: 10-byte header, then a syncsafe size
-        pos = 10 + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(data[6:10]))
-    if data[-128:-125] == b"TAG":  # ID3v1 trailer
-        end -= 128
-    frames = []
-    while pos < end:
-        header = int.from_bytes(data[pos : pos + 4], "big")
-        assert header >> 21 == 0x7FF, f"no frame sync at byte {pos}"
-        version = {0: 25, 2: 2, 3: 1}[(header >> 19) & 3]
-        layer = 4 - ((header >> 17) & 3)
-        kbps = MPEG2_LAYER3_KBPS[(header >> 12) & 15]
-        rate = MPEG2_RATES[(header >> 10) & 3]
-        frame = Mp3Frame(version, layer, kbps, rate, (header >> 6) & 3)
-        assert (version, layer) == (2, 3), frame  # the tables above are MPEG-2 Layer III's
-        assert kbps and rate, frame
-        frames.append(frame)
-        pos += 72 * kbps * 1000 // rate + ((header >> 9) & 1)  # 576 samples per frame
-    assert pos == end, "the last frame runs past the end of the file"
-    return frames
 
 
 @pytest.mark.parametrize(("options", "channels"), [({}, 1), ({"split": "conversation"}, 2)])
@@ -119,3 +84,41 @@ def test_wav_of_two_legs_is_plain_pcm_any_reader_takes(
     assert np.array_equal(pcm / 32768, read(tmp_path / "call.wav"))
     assert result.size == (tmp_path / "call.wav").stat().st_size
     assert audio.shape[1] == round(result.duration * SAMPLE_RATE)
+
+
+@pytest.mark.parametrize("file_format", ["mp3", "ogg"])
+def test_a_recording_written_as_wav_then_encoded_is_the_file_the_engine_writes(
+    tmp_path: Path, clips: dict[str, Clip], file_format: str
+) -> None:
+    """Live calls record WAV and encode afterwards (`transcode`): the result must be the file
+    a recording straight into that format gives, on the same clock, to the sample."""
+    legs = [(0.0, clips[A].samples), (1.25, clips[B].samples)]
+    options = {"split": "conversation", "format": file_format}
+    direct, direct_audio = record(tmp_path / f"direct.{file_format}", legs, **options)
+    path = tmp_path / "live.wav"
+    recorder = Recorder(parse_record(options), path, max_lag=None, file_format="wav")
+    joined = [recorder.add_leg(f"leg{k}", join_time=offset) for k, (offset, _) in enumerate(legs)]
+    for leg, (offset, samples) in zip(joined, legs, strict=True):
+        leg.write(samples, at=offset)
+    for leg in joined:
+        leg.close()
+    wav = recorder.finish()
+    assert wav.format == "wav" and sf.info(str(wav.path)).format == "WAV"
+    assert wav.duration == direct.duration
+
+    transcode(wav.path, tmp_path / f"encoded.{file_format}", file_format)  # type: ignore[arg-type]
+    encoded = read(tmp_path / f"encoded.{file_format}")
+    assert encoded.shape == direct_audio.shape
+    if file_format == "mp3":
+        frames = mp3_frames((tmp_path / "encoded.mp3").read_bytes())
+        assert {(f.kbps, f.sample_rate) for f in frames} == {(32, 16000)}
+    for channel in range(2):
+        offset, match = find_offset(encoded[channel], direct_audio[channel])
+        assert offset == 0.0 and match > 0.99
+
+
+def test_transcode_leaves_nothing_behind_when_it_cannot_read_the_source(tmp_path: Path) -> None:
+    (tmp_path / "broken.wav").write_bytes(b"RIFF" + bytes(100))
+    with pytest.raises(sf.LibsndfileError):
+        transcode(tmp_path / "broken.wav", tmp_path / "out.mp3", "mp3")
+    assert not (tmp_path / "out.mp3").exists()

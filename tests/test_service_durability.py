@@ -18,7 +18,7 @@ import pytest
 import soundfile as sf
 
 from conftest import Clip
-from live import Receiver, free_port, new_keypair, token_for
+from live import Receiver, free_port, new_keypair, token_for, two_legs
 
 ENV = {
     "TRANSCRIBE__ADMIN_TOKEN": "test-admin-token",
@@ -178,6 +178,64 @@ def test_a_worker_killed_mid_transcription_is_replaced(
             said = " ".join(s["raw_sentence"] for s in document["channels"][0]["transcript"])
             assert "narrative would be tedious" in said
             assert len(receiver.requests) == 1  # one event, however many times the job ran
+    finally:
+        receiver.stop()
+
+
+def test_a_live_call_killed_before_its_encoding_is_stored_by_the_next_process(
+    tmp_path: Path, clips: dict[str, Clip]
+) -> None:
+    """SIGKILL after a live call ended and before its MP3 was encoded: the call's WAV and
+    the queued render job survive, and the next process encodes, stores and sends `record`."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    data = tmp_path / "data"
+    receiver = Receiver().start()
+    log = tmp_path / "serve.log"
+    record = {"action": "record", "split": "conversation", "eventUrl": [receiver.url]}
+    try:
+        # An API node with no queue workers: it takes the call, and nothing encodes it yet.
+        api_only = _env(data, port, TRANSCRIBE__EMBEDDED_WORKER="false")
+        with process(["serve", "--port", str(port)], api_only, log) as first:
+            wait_ready(url)
+            token = register(url)
+            auth = {"Authorization": f"Bearer {token}"}
+            created = httpx.post(
+                f"{url}/v1/conversations", json={"ncco": [record]}, headers=auth
+            ).json()
+            caller, callee = clips["goforward.wav"].samples, clips["cards_005.wav"].samples
+            two_legs(created["legs_url"], token, caller, callee)
+            deadline = time.monotonic() + 30
+            while True:
+                (ended,) = httpx.get(
+                    f"{url}/v1/recordings",
+                    params={"conversation_uuid": created["conversation_uuid"]},
+                    headers=auth,
+                ).json()["items"]
+                if ended["status"] == "queued":
+                    break
+                assert time.monotonic() < deadline, ended
+                time.sleep(0.05)
+            assert ended["recording_url"] is None and ended["end_reason"] == "hangup"
+            wav = data / "files" / "legs" / ended["recording_uuid"] / "live.wav"
+            assert sf.info(str(wav)).channels == 2
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+        assert receiver.requests == []
+
+        with process(["serve", "--port", str(port)], _env(data, port), log):
+            (event,) = receiver.wait_for(1, timeout=180)
+            payload = event.json()
+            assert payload["recording_uuid"] == ended["recording_uuid"]
+            audio = httpx.get(payload["recording_url"], headers=auth)
+            view = httpx.get(f"{url}/v1/recordings/{ended['recording_uuid']}", headers=auth).json()
+        assert audio.status_code == 200 and audio.headers["content-type"] == "audio/mpeg"
+        samples, rate = sf.read(io.BytesIO(audio.content), always_2d=True)
+        assert rate == 16000 and samples.shape[1] == 2
+        assert samples.shape[0] / rate == pytest.approx(ended["duration"], abs=0.04)
+        assert view["status"] == "ready" and view["format"] == "mp3"
+        assert (view["start_time"], view["end_time"]) == (ended["start_time"], ended["end_time"])
+        assert not wav.exists()
     finally:
         receiver.stop()
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import connect
 
-from transcribe.audio import to_int16
+from recordings import mp3_frames
 from transcribe.auth import verify_webhook
 
 from conftest import Clip
@@ -25,12 +25,13 @@ from live import (
     free_port,
     live_api,
     new_keypair,
+    open_leg,
     service_settings,
+    stream,
     token_for,
+    two_legs,
 )
-from signals import dtmf
-
-FRAME = 320  # 20 ms at 16 kHz
+from signals import dtmf, find_offset
 
 
 @pytest.fixture(scope="module")
@@ -39,42 +40,6 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
     with live_api(service_settings(tmp_path_factory.mktemp("live"), port), port) as server:
         server.wait_ready()
         yield server
-
-
-def open_leg(
-    legs_url: str, token: str, rate: int = 16000, via_query: bool = False
-) -> ClientConnection:
-    if via_query:
-        socket = connect(f"{legs_url}?token={token}", legacy=True)
-    else:
-        socket = connect(
-            legs_url, additional_headers={"Authorization": f"Bearer {token}"}, legacy=True
-        )
-    socket.send(
-        json.dumps(
-            {
-                "event": "websocket:connected",
-                "content-type": f"audio/l16;rate={rate}",
-                "caller": "x",
-            }
-        )
-    )
-    return socket
-
-
-def stream(socket: ClientConnection, samples: np.ndarray, until: float | None = None) -> None:
-    """Send 20 ms frames in real time; pad with silence frames until `until` (monotonic)."""
-    pcm = to_int16(samples).tobytes()
-    started = time.monotonic()
-    frames = [pcm[i : i + 2 * FRAME] for i in range(0, len(pcm), 2 * FRAME)]
-    n = 0
-    while n < len(frames) or (until is not None and time.monotonic() < until):
-        frame = frames[n] if n < len(frames) else bytes(2 * FRAME)
-        socket.send(frame)
-        n += 1
-        delay = started + n * 0.02 - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
 
 
 def create(api: LiveApi, token: str, ncco: list[dict[str, object]]) -> dict[str, str]:
@@ -135,6 +100,55 @@ def test_two_legs_stream_real_speech_into_a_split_recording(
         assert "spades" in right and "country" not in right
         # The callee joined about a second after the caller: its words start there.
         assert document["channels"][1]["transcript"][0]["timestamp"] >= 900
+
+
+@pytest.mark.parametrize(
+    ("file_format", "content_type"), [(None, "audio/mpeg"), ("ogg", "audio/ogg")]
+)
+def test_a_live_call_is_stored_in_its_format_before_record_is_sent(
+    api: LiveApi, keys: KeyPair, receiver: Receiver, clips: dict[str, Clip],
+    file_format: str | None, content_type: str,
+) -> None:  # fmt: skip
+    """Live legs are recorded as WAV and encoded once the call ends; `record` comes only when
+    the file is there in the format asked for (MP3 by default, as Vonage's)."""
+    app = api.register(keys)
+    token = token_for(app["id"], keys)
+    record: dict[str, object] = {
+        "action": "record",
+        "split": "conversation",
+        "eventUrl": [receiver.url],
+    }
+    if file_format:
+        record["format"] = file_format
+    created = create(api, token, [record])
+    caller, callee = clips["goforward.wav"].samples, clips["cards_005.wav"].samples
+    two_legs(created["legs_url"], token, caller, callee)
+
+    (event,) = receiver.wait_for(1)
+    payload = event.json()
+    with api.client(token) as client:
+        audio = client.get(payload["recording_url"])
+        view = client.get(f"/v1/recordings/{payload['recording_uuid']}").json()
+    assert audio.status_code == 200 and audio.headers["content-type"] == content_type
+    assert len(audio.content) == payload["size"] == view["size"]
+    assert view["status"] == "ready" and view["format"] == (file_format or "mp3")
+    assert view["end_reason"] == "hangup" and view["channels"] == 2
+    if file_format is None:
+        frames = mp3_frames(audio.content)
+        assert {(f.kbps, f.sample_rate) for f in frames} == {(32, 16000)}
+    samples, rate = sf.read(io.BytesIO(audio.content), dtype="float32", always_2d=True)
+    assert rate == 16000 and samples.shape[1] == 2
+    # MP3 runs up to one 36 ms frame longer than the recording; OGG is exact.
+    assert samples.shape[0] / rate == pytest.approx(view["duration"], abs=0.04)
+    assert view["duration"] == pytest.approx(len(callee) / 16000 + 0.3, abs=0.5)
+    _, match = find_offset(samples[:, 0], caller)  # the caller is on the left
+    assert match > 0.3
+    # The WAV it was encoded from is gone once the file is stored.
+    folder = api.settings.files_dir / "legs" / payload["recording_uuid"]
+    deadline = time.monotonic() + 10
+    while folder.exists():
+        assert time.monotonic() < deadline, list(folder.iterdir())
+        time.sleep(0.05)
 
 
 def test_end_on_key_from_a_dtmf_event_and_from_an_in_band_tone(

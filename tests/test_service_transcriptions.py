@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,6 +109,56 @@ def test_upload_transcribe_webhook_and_fetch(
         for url in (f"/v1/recordings/{recording_uuid}", audio_url, payload["transcription_url"]):
             gone = client.get(url)
             assert gone.status_code == 404 and gone.json()["title"] == "Not found"
+
+
+def test_repeated_fetches_answer_exactly_as_the_first(
+    api: LiveApi, keys: KeyPair, clips: dict[str, Clip]
+) -> None:
+    """A file fetched before, with a token seen before, is answered from memory in front of
+    the router: the answer, the auth rules, ETag and Range must be the route's own."""
+    app = api.register(keys)
+    token = token_for(app["id"], keys)
+    with api.client(token) as client:
+        buffer = io.BytesIO()
+        sf.write(buffer, clips["cards_001.wav"].samples, 16000, format="WAV")
+        accepted = client.post(
+            "/v1/transcriptions", files={"file": ("c.wav", buffer.getvalue(), "audio/wav")}
+        ).json()
+        deadline = time.monotonic() + 60
+        while (view := client.get(f"/v1/recordings/{accepted['recording_uuid']}").json())[
+            "transcription"
+        ]["status"] != "done":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        url = view["transcription"]["transcription_url"]
+
+        answers = [client.get(url) for _ in range(3)]  # the route, then from memory
+        for answer in answers:
+            assert answer.status_code == 200 and answer.content == answers[0].content
+            for name in ("content-type", "content-length", "etag", "cache-control"):
+                assert answer.headers[name] == answers[0].headers[name], name
+            assert answer.headers["accept-ranges"] == "bytes"
+        assert answers[0].headers["content-type"] == "application/json"
+        assert len({answer.headers["x-request-id"] for answer in answers}) == 3
+        assert client.get(url, headers={"X-Request-ID": "mine"}).headers["x-request-id"] == "mine"
+        etag = answers[0].headers["etag"]
+        for _ in range(2):
+            unchanged = client.get(url, headers={"If-None-Match": etag})
+            assert unchanged.status_code == 304 and unchanged.content == b""
+            assert unchanged.headers["etag"] == etag
+            part = client.get(url, headers={"Range": "bytes=2-9"})
+            assert part.status_code == 206 and part.content == answers[0].content[2:10]
+
+        for bad in ("not-a-jwt", ""):
+            with api.client(bad or None) as anonymous:
+                refused = anonymous.get(url)
+                assert refused.status_code == 401 and refused.json()["title"] == "Unauthorized"
+        other_keys = new_keypair()
+        with api.client(token_for(api.register(other_keys)["id"], other_keys)) as stranger:
+            assert [stranger.get(url).status_code for _ in range(2)] == [404, 404]
+
+        assert client.delete(url).status_code == 204
+        assert [client.get(url).status_code for _ in range(2)] == [404, 404]
 
 
 def test_recordings_list_pages_with_a_cursor(

@@ -2,10 +2,17 @@
 
 One `LiveCall` per conversation with legs connected, in the API process that holds the
 sockets. Its recorders (one per `record` action of the NCCO, one for a `conversation` with
-`record: true`) get every leg. Recorders are not thread-safe and their writes encode and hit
-the disk, so every call on them runs in a worker thread, one at a time per call (an asyncio
-lock), never on the event loop. Legs hand their audio over in batches of about 100 ms so a
-hundred calls cost a few hundred thread hops a second, not one per 20 ms frame.
+`record: true`) get every leg.
+
+The real-time path is cheap on purpose: a live recording is always written as 16-bit PCM
+WAV (placing, mixing and writing 100 ms of a call costs tens of microseconds), so the
+recorders run right on the event loop, with no thread hop and no lock per hand-over; a
+Recorder is not thread-safe, and here only the loop's thread ever touches one. Legs hand
+their audio over in batches of about `BATCH_S`. When the call ends, a recording that asked
+for MP3 or OGG is encoded from that WAV by a queue job (`Service.live_recording_ended`),
+off the real-time path; the `record` webhook goes once the file in the requested format is
+stored. Only what may block goes to threads: the database (starting the recordings, storing
+their ends) and closing a finished recording's file (which syncs it to disk).
 
 Time is `time.time()`: the recording starts when the first leg joins, a leg's audio runs on
 from where it was, and audio that arrives more than `GAP_S` after the leg's position (the
@@ -19,12 +26,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from transcribe.audio import SAMPLE_RATE
 from transcribe.errors import ConflictError
-from transcribe.ncco import ConversationAction, RecordAction
-from transcribe.recording.engine import Leg, Recorder, RecordingResult
+from transcribe.ncco import ConversationAction, RecordAction, RecordingFormat
+from transcribe.recording.engine import Leg, Recorder
 from transcribe.service import Service
 
 log = logging.getLogger(__name__)
@@ -38,22 +44,27 @@ TICK_S = 0.5
 class _Recording:
     uuid: str
     recorder: Recorder
+    file_format: RecordingFormat  # what the action asked for; the recorder writes WAV
     legs: dict[str, Leg] = field(default_factory=dict)
     done: bool = False
 
 
 class LiveCall:
-    """The recorders of one conversation and the legs connected to it."""
+    """The recorders of one conversation and the legs connected to it.
+
+    `write`, `dtmf` and `advance` are plain functions called on the event loop; `join` and
+    `leave` are coroutines because they touch the database (in a thread).
+    """
 
     def __init__(self, service: Service, application_id: str, conversation_uuid: str) -> None:
         self.service = service
         self.application_id = application_id
         self.conversation_uuid = conversation_uuid
-        self.lock = asyncio.Lock()
+        self.lock = asyncio.Lock()  # serialises joins and leaves, which await the database
         self.recordings: list[_Recording] = []
         self.connected: set[str] = set()
         self.ended = False
-        self._ticker: asyncio.Task[None] | None = None
+        self._storing: set[asyncio.Task[None]] = set()
 
     async def join(self, leg_id: str, rate: int) -> None:
         async with self.lock:
@@ -61,57 +72,60 @@ class LiveCall:
                 raise ConflictError("this conversation has ended; start a new one")
             if not self.recordings:
                 self.recordings = await asyncio.to_thread(self._start_recordings)
-                self._ticker = asyncio.create_task(self._tick())
             now = time.time()
             for recording in self.recordings:
                 if not recording.done:
                     recording.legs[leg_id] = recording.recorder.add_leg(leg_id, rate, now)
             self.connected.add(leg_id)
 
-    async def write(self, leg_id: str, pcm: bytes, arrived: float) -> None:
-        async with self.lock:
-            await asyncio.to_thread(self._write, leg_id, pcm, arrived)
-
-    async def dtmf(self, leg_id: str, digit: str) -> None:
-        async with self.lock:
-            now = time.time()
-            await asyncio.to_thread(
-                self._each, leg_id, lambda leg, r: leg.dtmf(digit, min(now, _leg_clock(leg, r)))
-            )
-
-    async def leave(self, leg_id: str) -> None:
-        """The leg hung up; the last one to leave ends the conversation and its recordings."""
-        async with self.lock:
-            self.connected.discard(leg_id)
-            await asyncio.to_thread(self._each, leg_id, lambda leg, _: leg.close())
-            if not self.connected:
-                self.ended = True
-                if self._ticker:
-                    self._ticker.cancel()
-                await asyncio.to_thread(self._finish_all)
-                await asyncio.to_thread(self.service.end_conversation, self.conversation_uuid)
-
-    # -- in worker threads, under the lock -------------------------------------------------
-
-    def _start_recordings(self) -> list[_Recording]:
-        actions = self.service.conversation_actions(self.application_id, self.conversation_uuid)
-        started = time.time()
-        recordings = []
-        for action in actions:
-            record = action if isinstance(action, RecordAction) else _conversation_record(action)
-            path = self.service.files.tmp_path(f".{record.file_format}")
-            uuid = self.service.start_live_recording(
-                self.application_id, self.conversation_uuid, record
-            )
-            recordings.append(_Recording(uuid, Recorder(record, path, clock_start=started)))
-        return recordings
-
-    def _write(self, leg_id: str, pcm: bytes, arrived: float) -> None:
+    def write(self, leg_id: str, pcm: bytes, arrived: float) -> None:
         def put(leg: Leg, recorder: Recorder) -> None:
             behind = arrived - _leg_clock(leg, recorder)
             leg.write(pcm, at=arrived if behind > GAP_S else None)
 
         self._each(leg_id, put)
+
+    def dtmf(self, leg_id: str, digit: str) -> None:
+        now = time.time()
+        self._each(leg_id, lambda leg, r: leg.dtmf(digit, min(now, _leg_clock(leg, r))))
+
+    def advance(self, now: float) -> None:
+        """Time passes even when nobody speaks: time-outs and stalled legs."""
+        for recording in self.recordings:
+            if recording.done:
+                continue
+            recording.recorder.advance(now)
+            if recording.recorder.ended:
+                self._finish(recording)
+
+    async def leave(self, leg_id: str) -> None:
+        """The leg hung up; the last one to leave ends the conversation and its recordings."""
+        async with self.lock:
+            self.connected.discard(leg_id)
+            self._each(leg_id, lambda leg, _: leg.close())
+            if not self.connected and not self.ended:
+                self.ended = True
+                for recording in self.recordings:
+                    if not recording.done:
+                        self._finish(recording)
+                if self._storing:
+                    await asyncio.gather(*self._storing, return_exceptions=True)
+                await asyncio.to_thread(self.service.end_conversation, self.conversation_uuid)
+
+    def _start_recordings(self) -> list[_Recording]:
+        """In a worker thread: a recording row and a WAV on disk per recording action."""
+        actions = self.service.conversation_actions(self.application_id, self.conversation_uuid)
+        started = time.time()
+        recordings = []
+        for action in actions:
+            record = action if isinstance(action, RecordAction) else _conversation_record(action)
+            uuid = self.service.start_live_recording(
+                self.application_id, self.conversation_uuid, record
+            )
+            path = self.service.live_recording_path(uuid)
+            recorder = Recorder(record, path, clock_start=started, file_format="wav")
+            recordings.append(_Recording(uuid, recorder, record.file_format))
+        return recordings
 
     def _each(self, leg_id: str, action: Callable[[Leg, Recorder], None]) -> None:
         for recording in self.recordings:
@@ -122,42 +136,29 @@ class LiveCall:
             if recording.recorder.ended:
                 self._finish(recording)
 
-    def _finish_all(self) -> None:
-        for recording in self.recordings:
-            if not recording.done:
-                self._finish(recording)
-
     def _finish(self, recording: _Recording) -> None:
+        """The recording is over: from here on only a worker thread touches its recorder, to
+        close the WAV (closing syncs it to disk, no job for the event loop) and to store it
+        or queue its encoding."""
         recording.done = True
-        result: RecordingResult = recording.recorder.finish()
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(self._store, recording))
+        self._storing.add(task)
+        task.add_done_callback(self._stored)
+
+    def _store(self, recording: _Recording) -> None:
+        result = recording.recorder.finish()
         log.info(
             "live recording %s ended (%s) after %.1f s",
             recording.uuid,
             result.end_reason,
             result.duration,
         )
-        self.service.recording_ready(
-            recording.uuid,
-            result,
-            datetime.fromtimestamp(result.start_time, UTC),
-            datetime.fromtimestamp(result.end_time, UTC),
-        )
+        self.service.live_recording_ended(recording.uuid, result, recording.file_format)
 
-    async def _tick(self) -> None:
-        """Time passes even when nobody speaks: time-outs and stalled legs."""
-        while True:
-            await asyncio.sleep(TICK_S)
-            async with self.lock:
-                now = time.time()
-                await asyncio.to_thread(self._advance, now)
-
-    def _advance(self, now: float) -> None:
-        for recording in self.recordings:
-            if recording.done:
-                continue
-            recording.recorder.advance(now)
-            if recording.recorder.ended:
-                self._finish(recording)
+    def _stored(self, task: asyncio.Task[None]) -> None:
+        self._storing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("storing a live recording failed", exc_info=task.exception())
 
 
 def _leg_clock(leg: Leg, recorder: Recorder) -> float:
@@ -174,19 +175,33 @@ def _conversation_record(action: ConversationAction) -> RecordAction:
 
 
 class LiveCalls:
-    """The calls with legs connected to this process, by conversation."""
+    """The calls with legs connected to this process, by conversation, and one ticker that
+    advances their recorders every `TICK_S` while any is live."""
 
     def __init__(self, service: Service) -> None:
         self.service = service
         self._calls: dict[str, LiveCall] = {}
+        self._ticker: asyncio.Task[None] | None = None
 
     def call(self, application_id: str, conversation_uuid: str) -> LiveCall:
         call = self._calls.get(conversation_uuid)
         if call is None:
             call = LiveCall(self.service, application_id, conversation_uuid)
             self._calls[conversation_uuid] = call
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.get_running_loop().create_task(self._tick())
         return call
 
     def forget(self, call: LiveCall) -> None:
         if call.ended and self._calls.get(call.conversation_uuid) is call:
             del self._calls[call.conversation_uuid]
+
+    async def _tick(self) -> None:
+        while self._calls:
+            await asyncio.sleep(TICK_S)
+            now = time.time()
+            for call in list(self._calls.values()):
+                try:
+                    call.advance(now)
+                except Exception:
+                    log.exception("advancing call %s failed", call.conversation_uuid)

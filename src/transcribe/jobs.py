@@ -14,6 +14,8 @@ loses it.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -24,6 +26,23 @@ from huey.api import Huey, TaskWrapper
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str], None]
+
+BACKGROUND_NICE = 10  # how much lower than the process the queue's threads run
+
+
+def run_in_background() -> None:
+    """Lower the calling thread's CPU priority (and that of threads it starts from now on):
+    when the cores are busy, the process's other threads, above all the event loop taking
+    live legs' audio, come before encoding and transcription. Linux only, where a thread has
+    its own nice value; elsewhere (and where it is not allowed) nothing changes."""
+    if not sys.platform.startswith("linux"):
+        return
+    tid = threading.get_native_id()
+    try:
+        nice = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, nice + BACKGROUND_NICE))
+    except OSError:
+        pass
 
 
 def make_huey(queue_url: str, data_dir: Path) -> Huey:
@@ -72,6 +91,7 @@ class Jobs:
         self._threads.append(thread)
 
     def _consume(self) -> None:
+        run_in_background()
         while not self._stop.is_set():
             try:
                 task = self.huey.dequeue()
@@ -85,6 +105,7 @@ class Jobs:
             self.huey.execute(task)
 
     def _sweep(self, sweep: Callable[[], None], interval_s: float) -> None:
+        run_in_background()
         while not self._stop.wait(interval_s):
             try:
                 sweep()

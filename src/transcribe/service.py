@@ -9,6 +9,7 @@ another application's recording is simply not found.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -21,9 +22,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+import soundfile as sf
 from sqlalchemy import or_, select, update
 
 from transcribe.analytics import Analyzer
@@ -41,8 +43,9 @@ from transcribe.errors import (
 )
 from transcribe.jobs import Jobs, make_huey
 from transcribe.metrics import Metrics
-from transcribe.ncco import ConversationAction, RecordAction, parse_ncco
-from transcribe.recording.engine import RecordingResult
+from transcribe.ncco import ConversationAction, RecordAction, RecordingFormat, parse_ncco
+from transcribe.recording.encoders import transcode
+from transcribe.recording.engine import EndReason, RecordingResult
 from transcribe.recording.render import LegFile, render_files
 from transcribe.store.db import Database, migrate
 from transcribe.store.files import CONTENT_TYPES, FileStore, parse_uuid
@@ -69,6 +72,7 @@ from transcribe.webhooks.events import iso, target
 log = logging.getLogger(__name__)
 
 MAX_JOB_ATTEMPTS = 3
+LIVE_WAV = "live.wav"  # a live call's recording while it goes on, in the recording's folder
 
 
 # Files up to this size (transcripts, in practice) are kept in memory once read: they never
@@ -157,6 +161,7 @@ class Service:
         except TranscribeError as exc:  # either model: /readyz says which and why
             self._model_error = exc.message
             raise
+        settle_heap()
         self._warm.set()
         log.info("models loaded and warm in %.2f s", time.perf_counter() - started)
 
@@ -310,6 +315,41 @@ class Service:
             if conversation is not None:
                 conversation.status = "ended"
 
+    def live_recording_path(self, recording_uuid: str) -> Path:
+        """Where a live recording's WAV is written during the call: in the recording's own
+        folder, where the render job finds it after a restart."""
+        folder = self._legs_dir(recording_uuid)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / LIVE_WAV
+
+    def live_recording_ended(
+        self, recording_uuid: str, result: RecordingResult, file_format: RecordingFormat
+    ) -> None:
+        """A live call's WAV is closed. Store it as it is when WAV was asked for; otherwise
+        note how the call ended and queue the render job, which encodes it into
+        `file_format` and then stores it and sends `record`. Once this commits, a process
+        that dies loses nothing: the job is in the queue and the sweeper re-queues it."""
+        start = datetime.fromtimestamp(result.start_time, UTC)
+        end = datetime.fromtimestamp(result.end_time, UTC)
+        if file_format == result.format:
+            self.recording_ready(recording_uuid, result, start, end)
+            shutil.rmtree(self._legs_dir(recording_uuid), ignore_errors=True)
+            return
+        with self.db.session() as session:
+            recording = session.get(Recording, recording_uuid)
+            if recording is not None:
+                recording.status = "queued"
+                recording.channels = result.channels
+                recording.duration = round(result.duration, 3)
+                recording.end_reason = result.end_reason
+                recording.start_time = start
+                recording.end_time = end
+                recording.heartbeat_at = utcnow()
+        if recording is None:  # deleted meanwhile
+            shutil.rmtree(self._legs_dir(recording_uuid), ignore_errors=True)
+            return
+        self.jobs.enqueue("render", recording_uuid)
+
     def start_live_recording(
         self, application_id: str, conversation_uuid: str, record: RecordAction
     ) -> str:
@@ -368,9 +408,11 @@ class Service:
         return self.files.root / "legs" / recording_uuid
 
     def run_render(self, recording_uuid: str) -> None:
-        """Queue task: render uploaded legs into the recording, then send `record`."""
+        """Queue task: render uploaded legs into the recording, or encode a live call's WAV
+        into the format its record action asked for; then store it and send `record`."""
         if not self._claim(recording_uuid, Recording.status, "queued", "rendering"):
             return
+        folder = self._legs_dir(recording_uuid)
         try:
             with self._heartbeat(recording_uuid):
                 with self.db.session() as session:
@@ -378,11 +420,20 @@ class Service:
                     assert recording is not None
                     record = RecordAction.model_validate(recording.record_options)
                     created = recording.created_at
-                folder = self._legs_dir(recording_uuid)
-                manifest = json.loads((folder / "legs.json").read_text())
-                legs = [LegFile(folder / leg["file"], float(leg["offset"])) for leg in manifest]
+                    start, end = recording.start_time, recording.end_time
+                    reason = recording.end_reason
                 path = self.files.tmp_path(f".{record.file_format}")
-                result = render_files(record, legs, path)
+                if (folder / "legs.json").exists():
+                    manifest = json.loads((folder / "legs.json").read_text())
+                    legs = [LegFile(folder / leg["file"], float(leg["offset"])) for leg in manifest]
+                    result = render_files(record, legs, path)
+                    start = created + timedelta(seconds=result.start_time)
+                    end = start + timedelta(seconds=result.duration)
+                elif (folder / LIVE_WAV).exists() and start and end and reason:
+                    wav = folder / LIVE_WAV
+                    result = _encoded(wav, path, record.file_format, (start, end, reason))
+                else:
+                    raise InvalidRequestError("the recording's audio is missing", field="legs")
         except TranscribeError as exc:
             self._render_failed(recording_uuid, exc.message)
             return
@@ -390,10 +441,7 @@ class Service:
             log.exception("rendering %s failed", recording_uuid)
             self._render_failed(recording_uuid, f"internal error: {type(exc).__name__}")
             return
-        start = created + timedelta(seconds=result.start_time)
-        self.recording_ready(
-            recording_uuid, result, start, start + timedelta(seconds=result.duration)
-        )
+        self.recording_ready(recording_uuid, result, start, end)
         shutil.rmtree(folder, ignore_errors=True)
         self.metrics.jobs.labels("render", "done").inc()
 
@@ -709,6 +757,7 @@ class Service:
                 session.delete(recording)
         for name in names:
             self.files.delete(name)
+        shutil.rmtree(self._legs_dir(recording_uuid), ignore_errors=True)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -867,6 +916,14 @@ class Service:
         return self.jobs.depth()
 
 
+def settle_heap() -> None:
+    """Take what is loaded now (the models alone are some 180,000 objects) out of the cyclic
+    garbage collector's sight for good (`gc.freeze`). Otherwise every full collection walks
+    all of them, a pause of over 100 ms for every thread, live legs' hand-overs included."""
+    gc.collect()
+    gc.freeze()
+
+
 @contextmanager
 def _named(path: Path, field: str) -> Iterator[None]:
     """Errors about an uploaded file name the form field, never our temporary path."""
@@ -874,6 +931,28 @@ def _named(path: Path, field: str) -> Iterator[None]:
         yield
     except TranscribeError as exc:
         raise type(exc)(exc.message.replace(str(path), field), field=field) from exc
+
+
+def _encoded(
+    wav: Path, path: Path, file_format: RecordingFormat, ended: tuple[datetime, datetime, str]
+) -> RecordingResult:
+    """A live call's WAV encoded into `file_format` at `path`, described as the engine would
+    have described that file had it written it during the call; `ended` is the call's
+    (start, end, end_reason) as stored when it ended."""
+    start, end, reason = ended
+    transcode(wav, path, file_format)
+    info = sf.info(str(wav))
+    return RecordingResult(
+        path=path,
+        format=file_format,
+        channels=info.channels,
+        duration=info.frames / info.samplerate,
+        size=path.stat().st_size,
+        end_reason=cast(EndReason, reason),
+        start_time=start.timestamp(),
+        end_time=end.timestamp(),
+        legs=0,
+    )
 
 
 def _transcription_options(record: RecordAction) -> dict[str, Any] | None:

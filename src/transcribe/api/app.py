@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,8 +32,9 @@ from transcribe.api.routes import (
 )
 from transcribe.calls import LiveCalls
 from transcribe.config import Settings
+from transcribe.jobs import run_in_background
 from transcribe.logs import request_id
-from transcribe.service import Service
+from transcribe.service import Service, settle_heap
 
 log = logging.getLogger(__name__)
 access = logging.getLogger("transcribe.access")
@@ -47,12 +49,14 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.embedded_worker:
             threading.Thread(target=_warm, args=(service,), name="warm-up", daemon=True).start()
             service.start_workers()
+        else:
+            settle_heap()  # no models here; warm_up does it where they load
         try:
             yield
         finally:
             service.close()
 
-    app = FastAPI(
+    app = Api(
         title="transcribe",
         version=__version__,
         description="Self-hosted call recording and per-channel transcription.",
@@ -61,9 +65,23 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     for module in (applications, conversations, recordings, uploads, files, webhooks, health):
         app.include_router(module.router)
-
-    app.add_middleware(RequestIdMiddleware)
     return app
+
+
+class Api(FastAPI):
+    """FastAPI behind a thin front for HTTP requests: every request gets its id and access
+    line (`RequestIdMiddleware`, outermost, so even a 500 carries the id), and a repeated
+    file fetch is answered from memory before routing (`files.FastFileReads`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._front = RequestIdMiddleware(files.FastFileReads(super().__call__, self.state))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._front(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 class RequestIdMiddleware:
@@ -104,6 +122,7 @@ class RequestIdMiddleware:
 
 
 def _warm(service: Service) -> None:
+    run_in_background()  # the model's compute threads, started here, inherit it
     try:
         service.warm_up()
     except Exception:

@@ -75,6 +75,26 @@ class RecordingWriter:
             self._file.close()
 
 
+def transcode(source: Path, path: Path, file_format: RecordingFormat) -> None:
+    """Encode a 16 kHz recording WAV, as the engine wrote it, into `file_format` at `path`:
+    the same file the engine would have written in that format (the same encoder and the same
+    MP3 delay trimming), block by block. A failure leaves no file at `path`."""
+    with sf.SoundFile(source) as wav:
+        if wav.samplerate != SAMPLE_RATE:
+            raise InvalidRequestError(
+                f"{source}: a {wav.samplerate} Hz WAV is not a recording", field="source"
+            )
+        writer = RecordingWriter(path, file_format, wav.channels)
+        try:
+            for block in wav.blocks(SAMPLE_RATE * 4, dtype="float32", always_2d=True):
+                writer.write(block)
+            writer.close()
+        except BaseException:
+            writer.close()
+            path.unlink(missing_ok=True)
+            raise
+
+
 def _open(path: Path, file_format: RecordingFormat, channels: int) -> sf.SoundFile:
     if file_format == "mp3":
         return sf.SoundFile(

@@ -234,10 +234,12 @@ class Recorder:
         *,
         clock_start: float = 0.0,
         max_lag: float | None = DEFAULT_MAX_LAG,
+        file_format: RecordingFormat | None = None,
     ) -> None:
+        """`file_format` overrides the action's format (live calls record WAV, then encode)."""
         self.options = options
         self.path = Path(path)
-        self.format: RecordingFormat = options.file_format
+        self.format: RecordingFormat = file_format or options.file_format
         self.channels = options.channel_count
         self.clock_start = clock_start
         self._max_lag = None if max_lag is None else round(max_lag * SAMPLE_RATE)

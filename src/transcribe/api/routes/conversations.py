@@ -139,8 +139,8 @@ async def _stream(
     started: float | None = None
     received = 0
 
-    async def hand_over() -> None:
-        await call.write(leg_id, bytes(batch), first_arrival)
+    def hand_over() -> None:
+        call.write(leg_id, bytes(batch), first_arrival)
         batch.clear()
         assert started is not None
         lag.observe(max(0.0, time.time() - (started + received / (2 * rate))))
@@ -162,16 +162,16 @@ async def _stream(
             batch += data
             received += len(data)
             if len(batch) >= batch_bytes:
-                await hand_over()
+                hand_over()
             continue
         event = _event(message.get("text"))
         if batch:
-            await hand_over()
+            hand_over()
         if event.get("event") == "websocket:dtmf":
             digit = str(event.get("digit", ""))
             try:
-                await call.dtmf(leg_id, digit)
+                call.dtmf(leg_id, digit)
             except TranscribeError as exc:
                 raise LegClosed(MALFORMED, exc.message) from exc
     if batch:
-        await hand_over()
+        hand_over()
