@@ -24,6 +24,7 @@ from websockets.sync.client import ClientConnection, connect
 from transcribe.api import create_app
 from transcribe.audio import to_int16
 from transcribe.auth import mint_application_token
+from transcribe.clock import Clock
 from transcribe.config import Settings
 
 
@@ -105,8 +106,9 @@ class LiveApi:
 
 
 @contextmanager
-def live_api(settings: Settings, port: int) -> Iterator[LiveApi]:
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None)
+def live_api(settings: Settings, port: int, clock: Clock | None = None) -> Iterator[LiveApi]:
+    app = create_app(settings, clock)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -18,9 +18,9 @@ import soundfile as sf
 import soxr
 
 from transcribe.errors import InvalidAudioError, UnsupportedAudioError
+from transcribe.limits import MAX_CHANNELS
 
 SAMPLE_RATE = 16_000
-MAX_CHANNELS = 32
 SUPPORTED_FORMATS = ("WAV", "WAVEX", "RF64", "FLAC", "MP3", "OGG")
 _BLOCK_FRAMES = 1 << 16
 

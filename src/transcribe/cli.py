@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from transcribe import __version__
 from transcribe.config import Settings
 from transcribe.errors import TranscribeError
+from transcribe.limits import MAX_CHANNELS, MAX_RECORD_SECONDS
 
 if TYPE_CHECKING:
     from transcribe.asr.transcriber import ProgressCallback
@@ -62,11 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
+    _add_file_commands(commands)
+    _add_service_commands(commands)
+    _add_auth_commands(commands)
+    _add_record_command(commands)
+    return parser
+
+
+def _add_file_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`file` and `analyze`: offline, no service."""
     file_cmd = commands.add_parser(
         "file",
         help="transcribe a recording file, one transcript per channel",
         description=(
-            "Transcribe a recording (WAV, FLAC, MP3 or OGG; mono, stereo or up to 32 "
+            f"Transcribe a recording (WAV, FLAC, MP3 or OGG; mono, stereo or up to {MAX_CHANNELS} "
             "channels, any sample rate) offline with the configured Whisper model. Each "
             "channel is transcribed on its own and appears in the output in channel order. "
             "The document (or export) goes to stdout; progress goes to stderr when it is a "
@@ -105,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("document", type=Path, help="the transcription document (JSON)")
     analyze.set_defaults(handler=cmd_analyze)
 
+
+def _add_service_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`serve` and `worker`: the service's processes."""
     serve = commands.add_parser(
         "serve",
         help="run the HTTP API (with in-process queue workers by default)",
@@ -133,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.set_defaults(handler=cmd_worker)
 
+
+def _add_auth_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`app create` and `token`: applications and their JWTs."""
     app_cmd = commands.add_parser("app", help="manage applications")
     app_commands = app_cmd.add_subparsers(title="app commands", required=True, metavar="COMMAND")
     create = app_commands.add_parser(
@@ -162,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=900, help="seconds until it expires (900)")
     token.set_defaults(handler=cmd_token)
 
+
+def _add_record_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`record`: the recording engine on leg files."""
     record = commands.add_parser(
         "record",
         help="render per-leg audio files into one recording, like the record action",
@@ -190,16 +209,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--split", metavar="conversation", help="stereo: caller left, everyone else right"
     )
     record.add_argument(
-        "--channels", metavar="N", help="1-32: leg k in channel k, the rest in channel N"
+        "--channels",
+        metavar="N",
+        help=f"1-{MAX_CHANNELS}: leg k in channel k, the rest in channel N",
     )
     record.add_argument(
         "--end-on-silence", metavar="S", help="stop after S (3-10) seconds of silence"
     )
     record.add_argument("--end-on-key", metavar="K", help="stop at keypad key K (0-9, *, #)")
-    record.add_argument("--timeout", metavar="S", help="stop after S (3-7200) seconds")
+    record.add_argument(
+        "--timeout", metavar="S", help=f"stop after S (3-{MAX_RECORD_SECONDS}) seconds"
+    )
     record.add_argument("--beep-start", action="store_true", help="beep at the start")
     record.set_defaults(handler=cmd_record)
-    return parser
 
 
 def cmd_file(args: argparse.Namespace, settings: Settings) -> int:
@@ -274,7 +296,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     if args.threads:
         settings.jobs.consumer_threads = args.threads
     service = Service(settings)
-    service.warm_up()
+    service.engines.warm_up()
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -294,12 +316,12 @@ def cmd_app_create(args: argparse.Namespace, settings: Settings) -> int:
     public_key = _read_text(args.public_key, "public key")
     service = Service(settings)
     try:
-        created = service.create_application(
+        created = service.applications.create(
             args.name, public_key, args.event_url, args.event_method
         )
     finally:
         service.close()
-    print(json.dumps(created, indent=2))
+    print(json.dumps(created.model_dump(), indent=2))
     return 0
 
 
@@ -386,6 +408,7 @@ def _leg_file(text: str) -> LegFile:
     """`call.wav` or `call.wav@1500` (joined 1.5 s in); an @ not followed by a number is part
     of the file name."""
     from transcribe.errors import InvalidParametersError
+    from transcribe.limits import MAX_LEG_OFFSET_MS
     from transcribe.recording import LegFile
 
     name, at, offset = text.rpartition("@")
@@ -395,8 +418,8 @@ def _leg_file(text: str) -> LegFile:
         offset_ms = float(offset)
     except ValueError:
         return LegFile(Path(text))
-    if not 0 <= offset_ms <= 7200 * 1000:
-        raise InvalidParametersError([(text, "the offset must be 0 to 7200000 ms")])
+    if not 0 <= offset_ms <= MAX_LEG_OFFSET_MS:
+        raise InvalidParametersError([(text, f"the offset must be 0 to {MAX_LEG_OFFSET_MS} ms")])
     return LegFile(Path(name), offset_ms / 1000)
 
 

@@ -7,6 +7,7 @@ nested names, e.g. `TRANSCRIBE__ASR__MODEL=large-v3`, `TRANSCRIBE__ASR__DEVICE=c
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -135,6 +136,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url.replace("postgresql://", "postgresql+psycopg://", 1)
         return f"sqlite:///{(self.data_dir / 'transcribe.db').resolve()}"
+
+    @property
+    def retention(self) -> timedelta:
+        """How long recordings and transcripts are kept."""
+        return timedelta(days=self.retention_days)
 
     @property
     def files_dir(self) -> Path:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
+DEFAULT_LANGUAGE = "en-US"  # when no language is asked for, as in Vonage
 DOCUMENT_VERSION = "1.0.0"
 
 # A pause this long (seconds) ends a sentence even when the model wrote no full stop.
@@ -90,6 +91,10 @@ class TranscriptionDocument(BaseModel):
 
     ver: str = DOCUMENT_VERSION
     request_id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    language: str = Field(
+        default=DEFAULT_LANGUAGE,
+        description="The BCP-47 code asked for, as asked (the recording's view says the same)",
+    )
     channels: list[Channel]
     qa_pairs: list[QAPair] = Field(default_factory=list)
 

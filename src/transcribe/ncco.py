@@ -26,15 +26,15 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from transcribe.document import DEFAULT_LANGUAGE
 from transcribe.errors import InvalidParametersError
+from transcribe.limits import MAX_CHANNELS, MAX_RECORD_SECONDS, MP3_MAX_CHANNELS
 
 RecordingFormat = Literal["mp3", "wav", "ogg"]
 EndKey = Literal["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"]
 HttpMethod = Literal["POST", "GET"]
 
-MAX_CHANNELS = 32
-MP3_MAX_CHANNELS = 2
-DEFAULT_TIMEOUT = 7200
+DEFAULT_TIMEOUT = MAX_RECORD_SECONDS
 
 
 def _one_url(value: object) -> object:
@@ -68,7 +68,7 @@ class _Strict(BaseModel):
 class TranscriptionOptions(_Strict):
     """`record.transcription`: transcribe the recording once it is written."""
 
-    language: str = Field(default="en-US", min_length=2, max_length=16)
+    language: str = Field(default=DEFAULT_LANGUAGE, min_length=2, max_length=16)
     event_url: EventUrl | None = Field(default=None, alias="eventUrl")
     event_method: EventMethod = Field(default="POST", alias="eventMethod")
 
@@ -157,6 +157,16 @@ def parse_record(data: object) -> RecordAction:
     """A record action from decoded JSON (the `action` key may be left out)."""
     try:
         return RecordAction.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidParametersError(_problems(exc, prefix="", tagged=False)) from None
+
+
+def parse_transcription(data: dict[str, object]) -> TranscriptionOptions:
+    """Transcription options given as form fields (POST /v1/transcriptions): the same model
+    and rules as an NCCO's `record.transcription`; fields left empty take the default."""
+    given = {k: v for k, v in data.items() if v not in (None, "")}
+    try:
+        return TranscriptionOptions.model_validate(given)
     except ValidationError as exc:
         raise InvalidParametersError(_problems(exc, prefix="", tagged=False)) from None
 

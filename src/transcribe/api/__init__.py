@@ -1,7 +1,7 @@
-"""The HTTP API (FastAPI): thin routes over `transcribe.service.Service`.
+"""The HTTP API (FastAPI): thin routes over the parts that `transcribe.service.Service` wires.
 
-`create_app` is imported on first use, so `transcribe.api.schemas` (the request and response
-bodies, which the Python client shares) loads without the service, the model or spaCy.
+`create_app` is imported on first use, so `transcribe.api.schemas` (the request bodies)
+loads without the service, the model or spaCy.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 The lifespan builds the `Service` (migrating the database), starts the in-process queue
 consumers when `embedded_worker` is on (the default for `transcribe serve`), and loads and
-warms the model in a background thread so the port opens at once; /readyz turns 200 when the
-model is ready.
+warms the models in a background thread so the port opens at once; /readyz turns 200 when
+they are ready. `clock` is for tests that move time on.
 """
 
 from __future__ import annotations
@@ -30,22 +30,24 @@ from transcribe.api.routes import (
     uploads,
     webhooks,
 )
-from transcribe.calls import LiveCalls
+from transcribe.clock import Clock
 from transcribe.config import Settings
+from transcribe.engines import settle_heap
 from transcribe.jobs import run_in_background
+from transcribe.live import LiveCalls
 from transcribe.logs import request_id
-from transcribe.service import Service, settle_heap
+from transcribe.service import Service
 
 log = logging.getLogger(__name__)
 access = logging.getLogger("transcribe.access")
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service = Service(settings)
+        service = Service(settings, clock)
         app.state.service = service
-        app.state.calls = LiveCalls(service)
+        app.state.calls = LiveCalls(service.conversations, service.intake)
         if settings.embedded_worker:
             threading.Thread(target=_warm, args=(service,), name="warm-up", daemon=True).start()
             service.start_workers()
@@ -124,6 +126,6 @@ class RequestIdMiddleware:
 def _warm(service: Service) -> None:
     run_in_background()  # the model's compute threads, started here, inherit it
     try:
-        service.warm_up()
+        service.engines.warm_up()
     except Exception:
         log.exception("the model could not be loaded; /readyz says why")

@@ -1,4 +1,6 @@
-"""Dependencies the routes declare: the service and the calling application."""
+"""Dependencies the routes declare: the service, and the one way a caller is authenticated
+(`authenticate`: the HTTP dependency `CurrentApp`, the legs' WebSockets and the fast file
+path all use it)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 
+from transcribe.auth import TokenVerifier
 from transcribe.errors import AuthError
 from transcribe.service import Service
 
@@ -22,6 +25,7 @@ ServiceDep = Annotated[Service, Depends(get_service)]
 
 
 def bearer(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer <JWT>` header."""
     if not authorization:
         raise AuthError("an Authorization: Bearer <JWT> header is required")
     scheme, _, token = authorization.partition(" ")
@@ -30,16 +34,20 @@ def bearer(authorization: str | None) -> str:
     return token.strip()
 
 
+async def authenticate(tokens: TokenVerifier, token: str) -> str:
+    """The application_id of a valid RS256 token of a registered application. A token seen
+    before answers from memory; a new one is verified in a thread (RSA and the database)."""
+    cached = tokens.cached(token)
+    if cached is not None:
+        return cached
+    application_id: str = await run_in_threadpool(tokens.verify, token)
+    return application_id
+
+
 async def current_application(
     service: ServiceDep, authorization: Annotated[str | None, Header()] = None
 ) -> str:
-    """The application_id of a valid RS256 token of a registered application."""
-    token = bearer(authorization)
-    cached = service.tokens.cached(token)
-    if cached is not None:
-        return cached
-    application_id: str = await run_in_threadpool(service.tokens.verify, token)
-    return application_id
+    return await authenticate(service.tokens, bearer(authorization))
 
 
 CurrentApp = Annotated[str, Depends(current_application)]

@@ -35,13 +35,18 @@ from transcribe.asr.segments import words_of
 from transcribe.asr.timing import tighten_word_times
 from transcribe.audio import SAMPLE_RATE, Audio, FloatArray
 from transcribe.config import AsrSettings, cpu_count
-from transcribe.document import Channel, TimedWord, TranscriptionDocument, build_sentences
+from transcribe.document import (
+    DEFAULT_LANGUAGE,
+    Channel,
+    TimedWord,
+    TranscriptionDocument,
+    build_sentences,
+)
 from transcribe.errors import UnsupportedLanguageError
+from transcribe.limits import MAX_CHANNELS
 
 log = logging.getLogger(__name__)
 
-# A recording has at most 32 channels: more channel threads than that never have work.
-MAX_CHANNELS = 32
 
 # Called with (seconds of audio done, seconds in all) as channels progress.
 ProgressCallback = Callable[[float, float], None]
@@ -186,10 +191,9 @@ class Transcriber:
                 for i in range(audio.channels)
             ]
             channels = [f.result() for f in futures]
-        detected = code or "en"
         return TranscriptionDocument(
             channels=channels,
-            language=detected,
+            language=language.strip() if language and language.strip() else DEFAULT_LANGUAGE,
             model=self.model_info.name,
         )
 

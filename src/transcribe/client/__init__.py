@@ -11,11 +11,11 @@
 `transcribe.client.analysis` has call statistics (talk time, overlaps, silences) on top.
 """
 
-from transcribe.api.schemas import Accepted, RecordingView, TranscriptionView
 from transcribe.client.http import ApiError, Client, RecordingFailed
 from transcribe.client.transcript import Transcript
 from transcribe.client.webhooks import verify_event
 from transcribe.errors import AuthError
+from transcribe.views import Accepted, RecordingView, TranscriptionView
 
 __all__ = [
     "Accepted",

@@ -17,9 +17,9 @@ from typing import IO, Any, Literal
 
 import httpx
 
-from transcribe.api.schemas import Accepted, RecordingPage, RecordingView
 from transcribe.auth import mint_application_token
 from transcribe.client.transcript import Transcript
+from transcribe.views import Accepted, RecordingPage, RecordingView
 
 TOKEN_TTL_S = 300
 # A token is replaced when it has less than this left, so a request never carries a dying one.

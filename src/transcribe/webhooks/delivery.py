@@ -15,14 +15,17 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import select, update
 
-from transcribe.auth import sign_webhook
+from transcribe.auth.signing import sign_webhook
+from transcribe.clock import Clock
 from transcribe.config import WebhookSettings
 from transcribe.store.db import Database
-from transcribe.store.models import Application, Delivery, DeliveryAttempt, utcnow
+from transcribe.store.models import Application, Delivery, DeliveryAttempt
+from transcribe.store.states import DeliveryStatus
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +49,12 @@ def next_delay(attempts: int, settings: WebhookSettings, rng: random.Random | No
     return float(base * jitter)
 
 
-def claim_due(db: Database, limit: int = 100) -> list[str]:
+def claim_due(db: Database, now: datetime, limit: int = 100) -> list[str]:
     """Take the deliveries whose next attempt is due; returns their ids."""
-    now = utcnow()
     with db.session() as session:
         due = session.scalars(
             select(Delivery.id)
-            .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+            .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
             .order_by(Delivery.next_attempt_at)
             .limit(limit)
         ).all()
@@ -65,7 +67,7 @@ def _claim(db: Database, delivery_id: str, now: datetime) -> bool:
             update(Delivery)
             .where(
                 Delivery.id == delivery_id,
-                Delivery.status == "pending",
+                Delivery.status == DeliveryStatus.PENDING,
                 Delivery.next_attempt_at <= now,
             )
             .values(next_attempt_at=now + timedelta(seconds=CLAIM_S))
@@ -73,11 +75,13 @@ def _claim(db: Database, delivery_id: str, now: datetime) -> bool:
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def attempt_delivery(db: Database, delivery_id: str, settings: WebhookSettings) -> Outcome:
+def attempt_delivery(
+    db: Database, delivery_id: str, settings: WebhookSettings, clock: Clock
+) -> Outcome:
     """Send the event once, record the attempt, and schedule the next one if it failed."""
     with db.session() as session:
         delivery = session.get(Delivery, delivery_id)
-        if delivery is None or delivery.status != "pending":
+        if delivery is None or delivery.status != DeliveryStatus.PENDING:
             return Outcome("unknown", "skipped", None, "not pending")
         application = session.get(Application, delivery.application_id)
         assert application is not None
@@ -88,33 +92,60 @@ def attempt_delivery(db: Database, delivery_id: str, settings: WebhookSettings) 
             delivery.payload,
         )
         app_id, secret = application.id, application.signature_secret
-        created_at = delivery.created_at
-
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    status_code, error = None, None
     started = time.perf_counter()
+    status_code, error = _send(url, method, payload, app_id, secret, settings.timeout_s)
+    duration_ms = round((time.perf_counter() - started) * 1000)
+    status, attempts = _record(
+        db, delivery_id, (status_code, error, duration_ms), settings, clock.now()
+    )
+    log.info(
+        "webhook %s %s %s -> %s (attempt %d, %s)",
+        delivery_id,
+        method,
+        url,
+        status_code or error,
+        attempts,
+        status,
+    )
+    return Outcome(event, status, status_code, error)
+
+
+def _send(
+    url: str, method: str, payload: dict[str, Any], app_id: str, secret: str, timeout_s: float
+) -> tuple[int | None, str | None]:
+    """One signed request: (status code, None) or (None, what went wrong)."""
     try:
         if method == "GET":
             params = {k: str(v) for k, v in payload.items()}
             query = str(httpx.QueryParams(params)).encode()
             headers = {"Authorization": f"Bearer {sign_webhook(app_id, secret, query)}"}
-            response = httpx.get(url, params=params, headers=headers, timeout=settings.timeout_s)
+            response = httpx.get(url, params=params, headers=headers, timeout=timeout_s)
         else:
+            body = json.dumps(payload, separators=(",", ":")).encode()
             headers = {
                 "Authorization": f"Bearer {sign_webhook(app_id, secret, body)}",
                 "Content-Type": "application/json",
             }
-            response = httpx.post(url, content=body, headers=headers, timeout=settings.timeout_s)
-        status_code = response.status_code
+            response = httpx.post(url, content=body, headers=headers, timeout=timeout_s)
     except httpx.TimeoutException:
-        error = f"timed out after {settings.timeout_s:g} s"
+        return None, f"timed out after {timeout_s:g} s"
     except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}"
-    duration_ms = round((time.perf_counter() - started) * 1000)
+        return None, f"{type(exc).__name__}: {exc}"
+    return response.status_code, None
 
+
+def _record(
+    db: Database,
+    delivery_id: str,
+    attempt: tuple[int | None, str | None, int],
+    settings: WebhookSettings,
+    now: datetime,
+) -> tuple[DeliveryStatus, int]:
+    """Store the attempt (status code, error, duration in ms) and decide what comes next:
+    delivered, another try after a backoff, or failed for good. Returns (status, attempts)."""
+    status_code, error, duration_ms = attempt
     delivered = status_code is not None and 200 <= status_code < 300
     retryable = status_code is None or status_code >= 500 or status_code in RETRY_STATUSES
-    now = utcnow()
     with db.session() as session:
         delivery = session.get(Delivery, delivery_id)
         assert delivery is not None
@@ -130,26 +161,13 @@ def attempt_delivery(db: Database, delivery_id: str, settings: WebhookSettings) 
                 duration_ms=duration_ms,
             )
         )
+        status = DeliveryStatus.FAILED
         if delivered:
-            delivery.status = "delivered"
+            status = DeliveryStatus.DELIVERED
         elif retryable:
-            wait = next_delay(delivery.attempts, settings)
-            due = now + timedelta(seconds=wait)
-            if due - created_at > timedelta(seconds=settings.give_up_after_s):
-                delivery.status = "failed"
-            else:
-                delivery.status = "pending"
+            due = now + timedelta(seconds=next_delay(delivery.attempts, settings))
+            if due - delivery.created_at <= timedelta(seconds=settings.give_up_after_s):
+                status = DeliveryStatus.PENDING
                 delivery.next_attempt_at = due
-        else:
-            delivery.status = "failed"
-        outcome = Outcome(event, delivery.status, status_code, error)
-    log.info(
-        "webhook %s %s %s -> %s (attempt %d, %s)",
-        delivery_id,
-        method,
-        url,
-        status_code or error,
-        delivery.attempts,
-        outcome.status,
-    )
-    return outcome
+        delivery.status = status
+        return status, delivery.attempts

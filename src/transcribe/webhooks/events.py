@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from transcribe.store.models import Application, Delivery, Recording, utcnow
+from transcribe.clock import iso
+from transcribe.store.models import Application, Delivery, Recording
 from transcribe.webhooks.delivery import CLAIM_S
 
 # Delivery ids derive from (recording, event), so a job that runs twice (a worker died and
 # the job was retried) still produces one event per recording: receivers see one id.
 _NAMESPACE = uuid.UUID("5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a")
 
-
-def iso(when: datetime) -> str:
-    """ISO 8601 in UTC with milliseconds and a Z, as Vonage writes event times."""
-    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+Event = Literal["record", "transcribed"]
 
 
-def record_payload(recording: Recording, recording_url: str) -> dict[str, Any]:
+def record_payload(recording: Recording, recording_url: str, now: datetime) -> dict[str, Any]:
     assert recording.start_time and recording.end_time and recording.size is not None
     return {
         "start_time": iso(recording.start_time),
@@ -30,7 +28,7 @@ def record_payload(recording: Recording, recording_url: str) -> dict[str, Any]:
         "recording_uuid": recording.uuid,
         "end_time": iso(recording.end_time),
         "conversation_uuid": recording.conversation_uuid,
-        "timestamp": iso(utcnow()),
+        "timestamp": iso(now),
     }
 
 
@@ -66,9 +64,10 @@ def create_delivery(
     session: Session,
     application: Application,
     recording: Recording,
-    event: str,
+    event: Event,
     payload: dict[str, Any],
     destination: tuple[str, str],
+    now: datetime,
 ) -> Delivery | None:
     """Store the event for delivery; None if this recording already has this event."""
     delivery_id = str(uuid.uuid5(_NAMESPACE, f"{recording.uuid}/{event}"))
@@ -84,7 +83,8 @@ def create_delivery(
         method=method,
         payload=payload,
         # Leased to the attempt enqueued right away; the sweeper takes over if that is lost.
-        next_attempt_at=utcnow() + timedelta(seconds=CLAIM_S),
+        next_attempt_at=now + timedelta(seconds=CLAIM_S),
+        created_at=now,
     )
     session.add(delivery)
     return delivery

@@ -1,73 +1,51 @@
-"""Live calls: create a conversation, then each leg streams over its own WebSocket.
-
-Leg framing is Vonage's: a text frame `{"event": "websocket:connected", "content-type":
-"audio/l16;rate=16000"}` first (rate 8000 or 16000), then binary frames of 16-bit little-endian
-PCM and text frames `{"event": "websocket:dtmf", "digit": "5"}`. Closing the socket hangs the
-leg up. A leg that breaks the framing is closed with a reason; the others carry on.
-"""
+"""Live calls: create a conversation, then each leg streams over its own WebSocket in
+Vonage's framing (`transcribe.live.framing`). Closing the socket hangs the leg up."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import re
 import time
 import uuid
-from collections.abc import MutableMapping
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, WebSocket
 from prometheus_client import Histogram
-from pydantic import BaseModel, Field
 from starlette.websockets import WebSocketDisconnect
 
-from transcribe.api.deps import CurrentApp, ServiceDep, bearer
-from transcribe.calls import BATCH_S, LiveCall, LiveCalls
+from transcribe.api.deps import CurrentApp, ServiceDep, authenticate, bearer
+from transcribe.api.schemas import ConversationIn
 from transcribe.errors import TranscribeError
+from transcribe.limits import MAX_TOKEN_CHARS
+from transcribe.live import BATCH_S, LiveCall, LiveCalls
+from transcribe.live.framing import (
+    MALFORMED,
+    POLICY,
+    LegClosed,
+    check_audio,
+    connected_rate,
+    parse_event,
+)
 from transcribe.service import Service
+from transcribe.views import ConversationView
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
-CONTENT_TYPE = re.compile(r"^audio/l16;\s*rate=(8000|16000)$", re.IGNORECASE)
-# WebSocket close codes: 1003 data we do not take, 1007 malformed data, 1008 not allowed.
-UNSUPPORTED, MALFORMED, POLICY = 1003, 1007, 1008
 
-
-class ConversationIn(BaseModel):
-    ncco: list[dict[str, Any]] = Field(description="record and/or conversation actions")
-
-
-class ConversationOut(BaseModel):
-    conversation_uuid: str
-    legs_url: str = Field(description="Each call leg opens a WebSocket here")
-
-
-@router.post("", status_code=201, response_model=ConversationOut)
+@router.post("", status_code=201)
 def create_conversation(
     body: ConversationIn, app_id: CurrentApp, service: ServiceDep
-) -> dict[str, str]:
-    conversation_uuid = service.create_conversation(app_id, body.ncco)
-    base = re.sub(r"^http", "ws", service.settings.public_url.rstrip("/"))
-    return {
-        "conversation_uuid": conversation_uuid,
-        "legs_url": f"{base}/v1/conversations/{conversation_uuid}/legs",
-    }
-
-
-class LegClosed(Exception):
-    """The leg broke the framing: close it with this code and reason."""
-
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
+) -> ConversationView:
+    conversation_uuid = service.conversations.create(app_id, body.ncco)
+    return ConversationView(
+        conversation_uuid=conversation_uuid, legs_url=service.urls.legs(conversation_uuid)
+    )
 
 
 @router.websocket("/{conversation_uuid}/legs")
 async def leg_socket(
     websocket: WebSocket,
     conversation_uuid: str,
-    token: Annotated[str | None, Query(max_length=8192)] = None,
+    token: Annotated[str | None, Query(max_length=MAX_TOKEN_CHARS)] = None,
 ) -> None:
     service: Service = websocket.app.state.service
     calls: LiveCalls = websocket.app.state.calls
@@ -76,12 +54,13 @@ async def leg_socket(
     leg_id = str(uuid.uuid4())
     try:
         try:
-            raw: str = token if token else bearer(websocket.headers.get("authorization"))
-            app_id = service.tokens.cached(raw)
-            if app_id is None:
-                app_id = await asyncio.to_thread(service.tokens.verify, raw)
-            await asyncio.to_thread(service.conversation_actions, app_id, conversation_uuid)
-            rate = _connected_rate(await websocket.receive())
+            raw = token if token else bearer(websocket.headers.get("authorization"))
+            app_id = await authenticate(service.tokens, raw)
+            await asyncio.to_thread(service.conversations.actions, app_id, conversation_uuid)
+            first = await websocket.receive()
+            if first["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(first.get("code", 1000))
+            rate = connected_rate(first.get("text"))
             call = calls.call(app_id, conversation_uuid)
             await call.join(leg_id, rate)
         except TranscribeError as exc:
@@ -99,30 +78,6 @@ async def leg_socket(
         if call is not None:
             await call.leave(leg_id)
             calls.forget(call)
-
-
-def _connected_rate(message: MutableMapping[str, Any]) -> int:
-    if message["type"] == "websocket.disconnect":
-        raise WebSocketDisconnect(message.get("code", 1000))
-    event = _event(message.get("text"))
-    if event.get("event") != "websocket:connected":
-        raise LegClosed(MALFORMED, "the first frame must be the websocket:connected event")
-    match = CONTENT_TYPE.match(str(event.get("content-type", "")).strip())
-    if match is None:
-        raise LegClosed(
-            UNSUPPORTED, "content-type must be audio/l16;rate=16000 or audio/l16;rate=8000"
-        )
-    return int(match.group(1))
-
-
-def _event(text: str | None) -> dict[str, Any]:
-    try:
-        event = json.loads(text) if text is not None else None
-    except json.JSONDecodeError:
-        event = None
-    if not isinstance(event, dict):
-        raise LegClosed(MALFORMED, "text frames must be JSON objects with an 'event' field")
-    return event
 
 
 async def _stream(
@@ -151,10 +106,7 @@ async def _stream(
             break
         data = message.get("bytes")
         if data is not None:
-            if len(data) % 2:
-                raise LegClosed(
-                    UNSUPPORTED, f"binary frames hold 16-bit samples; got {len(data)} bytes"
-                )
+            check_audio(data)
             if not batch:
                 first_arrival = time.time()
             if started is None:
@@ -164,13 +116,12 @@ async def _stream(
             if len(batch) >= batch_bytes:
                 hand_over()
             continue
-        event = _event(message.get("text"))
+        event = parse_event(message.get("text"))
         if batch:
             hand_over()
         if event.get("event") == "websocket:dtmf":
-            digit = str(event.get("digit", ""))
             try:
-                call.dtmf(leg_id, digit)
+                call.dtmf(leg_id, str(event.get("digit", "")))
             except TranscribeError as exc:
                 raise LegClosed(MALFORMED, exc.message) from exc
     if batch:

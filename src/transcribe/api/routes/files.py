@@ -17,7 +17,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from transcribe.api.deps import CurrentApp, ServiceDep, bearer
 from transcribe.errors import TranscribeError
-from transcribe.service import FileView, Service
+from transcribe.recordings import FileView
+from transcribe.service import Service
 
 PREFIX = "/v1/files/"
 
@@ -32,9 +33,9 @@ async def get_file(
 
     A file served before comes from memory (its metadata, and the bytes of a small one):
     fetching transcription_url is the API's hottest read."""
-    view = service.cached_file(app_id, file_uuid)
+    view = service.files.cached(app_id, file_uuid)
     if view is None:
-        view = await run_in_threadpool(service.file, app_id, file_uuid)
+        view = await run_in_threadpool(service.files.serve, app_id, file_uuid)
     answer = from_memory(view, request.headers.get("if-none-match"), "range" in request.headers)
     if answer is not None:
         return answer
@@ -50,7 +51,7 @@ async def get_file(
 @router.delete("/{file_uuid}", status_code=204)
 def delete_file(file_uuid: str, app_id: CurrentApp, service: ServiceDep) -> Response:
     """Erase this file now; its URL answers 404 from then on."""
-    service.delete_file(app_id, file_uuid)
+    service.files.delete(app_id, file_uuid)
     return Response(status_code=204)
 
 
@@ -102,7 +103,7 @@ class FastFileReads:
             app_id = service.tokens.cached(bearer(authorization))
             if app_id is None:
                 return None
-            view = service.cached_file(app_id, file_uuid)
+            view = service.files.cached(app_id, file_uuid)
         except TranscribeError:  # the route gives the error its proper answer
             return None
         return None if view is None else from_memory(view, if_none_match, ranged)

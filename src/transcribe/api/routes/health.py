@@ -6,6 +6,7 @@ from sqlalchemy import text
 
 from transcribe.api.deps import ServiceDep
 from transcribe.api.errors import problem
+from transcribe.views import Ready
 
 router = APIRouter(tags=["operations"])
 
@@ -17,17 +18,17 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", response_model=None)
-def readyz(service: ServiceDep) -> Response | dict[str, object]:
+def readyz(service: ServiceDep) -> Response | Ready:
     """Ready when the database answers and (where this process transcribes) the model is loaded."""
     try:
         with service.db.session() as session:
             session.execute(text("SELECT 1"))
     except Exception as exc:
         return problem(503, f"the database does not answer: {type(exc).__name__}")
-    if service.settings.embedded_worker and not service.model_ready:
-        detail = service.model_error or "the model is still loading"
+    if service.settings.embedded_worker and not service.engines.ready:
+        detail = service.engines.error or "the model is still loading"
         return problem(503, detail)
-    return {"status": "ready", "model": service.settings.asr.model}
+    return Ready(status="ready", model=service.settings.asr.model)
 
 
 @router.get("/metrics")

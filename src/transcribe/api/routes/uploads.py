@@ -1,4 +1,4 @@
-"""Uploads: a finished recording to transcribe (and, with the engine, per-leg files)."""
+"""Uploads: a finished recording to transcribe, or per-leg files to render."""
 
 from __future__ import annotations
 
@@ -11,10 +11,16 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from transcribe.api.deps import CurrentApp, ServiceDep
-from transcribe.api.schemas import Accepted
 from transcribe.errors import InvalidRequestError, PayloadTooLargeError
-from transcribe.ncco import parse_record
+from transcribe.limits import (
+    MAX_CHANNELS,
+    MAX_JSON_FIELD_CHARS,
+    MAX_LEG_OFFSET_MS,
+    MAX_UPLOAD_LEGS,
+)
+from transcribe.ncco import parse_record, parse_transcription
 from transcribe.service import Service
+from transcribe.views import Accepted
 
 router = APIRouter(prefix="/v1", tags=["uploads"])
 
@@ -42,17 +48,19 @@ def save_upload(upload: UploadFile, service: Service, field: str) -> Path:
     return target
 
 
-@router.post("/recordings", status_code=202, response_model=Accepted)
+@router.post("/recordings", status_code=202)
 async def render_recording(
     request: Request,
     app_id: CurrentApp,
     service: ServiceDep,
-    record: Annotated[str, Form(description="The record action as JSON text", max_length=20_000)],
+    record: Annotated[
+        str, Form(description="The record action as JSON text", max_length=MAX_JSON_FIELD_CHARS)
+    ],
     leg: Annotated[list[UploadFile], File(description="One audio file per leg, in join order")],
     offset_ms: Annotated[
         list[int] | None, Form(description="Each leg's start in ms, same order")
     ] = None,
-) -> dict[str, str]:
+) -> Accepted:
     """Render per-leg files into a recording, like live legs but faster than real time.
 
     `record` (webhook) follows when the file is written, then `transcribed` if asked for."""
@@ -64,21 +72,23 @@ async def render_recording(
             f"{len(offsets)} offset_ms values for {len(leg)} legs; give one per leg or none",
             field="offset_ms",
         )
-    if any(o < 0 or o > 7200 * 1000 for o in offsets):
-        raise InvalidRequestError("offset_ms must be within 0..7200000", field="offset_ms")
-    if len(leg) > 64:
-        raise InvalidRequestError("at most 64 legs per recording", field="leg")
+    if any(o < 0 or o > MAX_LEG_OFFSET_MS for o in offsets):
+        raise InvalidRequestError(
+            f"offset_ms must be within 0..{MAX_LEG_OFFSET_MS}", field="offset_ms"
+        )
+    if len(leg) > MAX_UPLOAD_LEGS:
+        raise InvalidRequestError(f"at most {MAX_UPLOAD_LEGS} legs per recording", field="leg")
     paths: list[Path] = []
     try:
         for index, upload in enumerate(leg):
             paths.append(await run_in_threadpool(save_upload, upload, service, f"leg[{index}]"))
         recording = await run_in_threadpool(
-            service.accept_leg_upload, app_id, action, paths, [o / 1000 for o in offsets]
+            service.intake.legs, app_id, action, paths, [o / 1000 for o in offsets]
         )
     finally:
         for path in paths:
             path.unlink(missing_ok=True)
-    return {"recording_uuid": recording.uuid, "conversation_uuid": recording.conversation_uuid}
+    return Accepted(recording_uuid=recording.uuid, conversation_uuid=recording.conversation_uuid)
 
 
 def _json_field(text: str, field: str) -> object:
@@ -88,22 +98,28 @@ def _json_field(text: str, field: str) -> object:
         raise InvalidRequestError(f"{field} is not valid JSON: {exc.msg}", field=field) from exc
 
 
-@router.post("/transcriptions", status_code=202, response_model=Accepted)
+@router.post("/transcriptions", status_code=202)
 async def transcribe_recording(
     request: Request,
     app_id: CurrentApp,
     service: ServiceDep,
-    file: Annotated[UploadFile, File(description="WAV, MP3, OGG or FLAC; 1-32 channels")],
+    file: Annotated[
+        UploadFile, File(description=f"WAV, MP3, OGG or FLAC; 1-{MAX_CHANNELS} channels")
+    ],
     language: Annotated[str | None, Form(max_length=16)] = None,
     eventUrl: Annotated[str | None, Form(max_length=2000)] = None,
     eventMethod: Annotated[Literal["POST", "GET"], Form()] = "POST",
-) -> dict[str, str]:
-    """Transcribe an existing recording, each channel on its own; `transcribed` follows."""
+) -> Accepted:
+    """Transcribe an existing recording, each channel on its own; `transcribed` follows.
+
+    The options follow the same rules as an NCCO's `record.transcription`."""
     check_length(request, service)
+    options = parse_transcription(
+        {"language": language, "eventUrl": eventUrl, "eventMethod": eventMethod}
+    )
     path = await run_in_threadpool(save_upload, file, service, "file")
-    options = {"language": language, "eventUrl": eventUrl, "eventMethod": eventMethod}
     try:
-        recording = await run_in_threadpool(service.accept_recording_upload, app_id, path, options)
+        recording = await run_in_threadpool(service.intake.upload, app_id, path, options)
     finally:
         path.unlink(missing_ok=True)
-    return {"recording_uuid": recording.uuid, "conversation_uuid": recording.conversation_uuid}
+    return Accepted(recording_uuid=recording.uuid, conversation_uuid=recording.conversation_uuid)

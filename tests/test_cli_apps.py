@@ -1,61 +1,18 @@
-"""Retention deletes what has expired; the app/token CLI registers and mints working tokens."""
+"""The app/token CLI registers applications and mints tokens that work against the API.
+
+(Retention is tested on a clock the test moves: test_service_clock.py.)"""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
-import soundfile as sf
 
-from conftest import Clip
-from live import Receiver, free_port, live_api, new_keypair, service_settings, token_for
-
-
-def test_recordings_past_retention_are_deleted_with_their_files(
-    tmp_path: Path, clips: dict[str, Clip]
-) -> None:
-    port = free_port()
-    settings = service_settings(tmp_path / "data", port, retention_days=8 / 86400)  # 8 s
-    receiver = Receiver().start()
-    try:
-        with live_api(settings, port) as api:
-            api.wait_ready()
-            keys = new_keypair()
-            app = api.register(keys)
-            buffer = io.BytesIO()
-            sf.write(buffer, clips["goforward.wav"].samples, 16000, format="WAV")
-            with api.client(token_for(app["id"], keys)) as client:
-                accepted = client.post(
-                    "/v1/transcriptions",
-                    files={"file": ("c.wav", buffer.getvalue(), "audio/wav")},
-                    data={"eventUrl": receiver.url},
-                ).json()
-                (event,) = receiver.wait_for(1)
-                url = event.json()["transcription_url"]
-                view = client.get(f"/v1/recordings/{accepted['recording_uuid']}").json()
-                assert client.get(url).status_code == 200
-                stored = list((tmp_path / "data" / "files").glob("*.*"))
-                assert len(stored) == 2  # the audio and the transcript
-                deadline = time.monotonic() + 30
-                while client.get(url).status_code != 404:
-                    assert time.monotonic() < deadline, "never expired"
-                    time.sleep(0.2)
-                # Expired is gone for callers at once, before the periodic purge runs.
-                assert client.get(view["recording_url"]).status_code == 404
-                assert client.get(f"/v1/recordings/{view['recording_uuid']}").status_code == 404
-                assert client.get("/v1/recordings").json()["items"] == []
-                # The purge then deletes the files themselves.
-                while list((tmp_path / "data" / "files").glob("*.*")):
-                    assert time.monotonic() < deadline, "files never purged"
-                    time.sleep(0.2)
-    finally:
-        receiver.stop()
+from live import free_port, live_api, new_keypair, service_settings
 
 
 def _cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:

@@ -17,11 +17,13 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 from huey import RedisHuey, SqliteHuey
 from huey.api import Huey, TaskWrapper
+
+from transcribe.store.states import JobTask
 
 log = logging.getLogger(__name__)
 
@@ -55,18 +57,22 @@ def make_huey(queue_url: str, data_dir: Path) -> Huey:
 
 
 class Jobs:
-    """Named tasks taking one string argument (a uuid), and the threads that run them."""
+    """Named tasks taking one string argument (a uuid), and the threads that run them.
 
-    def __init__(self, huey: Huey, handlers: Mapping[str, Handler]) -> None:
+    Handlers are registered after construction (`handle`), so that what a handler needs
+    can itself be given `enqueue`."""
+
+    def __init__(self, huey: Huey) -> None:
         self.huey = huey
-        self._tasks: dict[str, TaskWrapper] = {
-            name: huey.task(name=name)(_logged(name, handler)) for name, handler in handlers.items()
-        }
+        self._tasks: dict[JobTask, TaskWrapper] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
-    def enqueue(self, name: str, argument: str) -> None:
-        self._tasks[name](argument)
+    def handle(self, task: JobTask, handler: Handler) -> None:
+        self._tasks[task] = self.huey.task(name=str(task))(_logged(task, handler))
+
+    def enqueue(self, task: JobTask, argument: str) -> None:
+        self._tasks[task](argument)
 
     def depth(self) -> int:
         """Tasks waiting in the queue."""
@@ -113,15 +119,15 @@ class Jobs:
                 log.exception("sweep failed; next one in %.1f s", interval_s)
 
 
-def _logged(name: str, handler: Handler) -> Callable[[str], None]:
+def _logged(task: JobTask, handler: Handler) -> Callable[[str], None]:
     """Huey swallows what a task raises into its own log; say which task and argument."""
 
     def run(argument: str) -> None:
         try:
             handler(argument)
         except Exception:
-            log.exception("task %s(%s) failed", name, argument)
+            log.exception("task %s(%s) failed", task, argument)
 
-    run.__name__ = name
-    run.__qualname__ = name
+    run.__name__ = str(task)
+    run.__qualname__ = str(task)
     return run

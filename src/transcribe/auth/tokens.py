@@ -1,4 +1,4 @@
-"""JWTs: applications call us with RS256 tokens; we sign webhooks with HS256.
+"""Inbound JWTs: applications call us with RS256 tokens signed by their private key.
 
 Inbound tokens must be RS256 and signed by the private key whose public key the application
 registered. Everything else (alg none, HS256 made with the public key as secret, expired, not
@@ -9,8 +9,6 @@ fixed, never taken from the token's header.
 from __future__ import annotations
 
 import functools
-import hashlib
-import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -21,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from transcribe.errors import AuthError, InvalidRequestError
+from transcribe.limits import TOKEN_CACHE_ENTRIES
 
 REQUIRED_CLAIMS = ["application_id", "iat", "exp", "jti"]
 LEEWAY_S = 30
@@ -82,7 +81,9 @@ class TokenVerifier:
     `exp`, so repeated calls with it (a client fetching many files) skip the RSA check and
     the key lookup."""
 
-    def __init__(self, public_key_for: Callable[[str], str | None], entries: int = 10_000) -> None:
+    def __init__(
+        self, public_key_for: Callable[[str], str | None], entries: int = TOKEN_CACHE_ENTRIES
+    ) -> None:
         self._public_key_for = public_key_for
         self._entries = entries
         self._verified: dict[str, tuple[str, float]] = {}
@@ -118,37 +119,3 @@ def mint_application_token(
         **extra,
     }
     return jwt.encode(claims, private_key_pem, algorithm="RS256")
-
-
-def new_signature_secret() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def payload_hash(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
-
-
-def sign_webhook(application_id: str, secret: str, body: bytes) -> str:
-    """The Authorization bearer for a webhook: HS256 over iat, jti, application_id, body hash."""
-    claims = {
-        "iat": int(time.time()),
-        "jti": str(uuid.uuid4()),
-        "application_id": application_id,
-        "payload_hash": payload_hash(body),
-    }
-    return jwt.encode(claims, secret, algorithm="HS256")
-
-
-def verify_webhook(token: str, secret: str, body: bytes, max_age_s: int = 300) -> dict[str, Any]:
-    """What a receiver does: check the HS256 signature, freshness and the body's hash."""
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            token, secret, algorithms=["HS256"], options={"require": ["iat", "payload_hash"]}
-        )
-    except jwt.PyJWTError as exc:
-        raise AuthError(f"webhook signature does not verify: {exc}") from exc
-    if claims["iat"] < time.time() - max_age_s:
-        raise AuthError("webhook token is too old")
-    if claims["payload_hash"] != payload_hash(body):
-        raise AuthError("webhook body does not match its payload_hash")
-    return claims

@@ -9,7 +9,7 @@ WAV (placing, mixing and writing 100 ms of a call costs tens of microseconds), s
 recorders run right on the event loop, with no thread hop and no lock per hand-over; a
 Recorder is not thread-safe, and here only the loop's thread ever touches one. Legs hand
 their audio over in batches of about `BATCH_S`. When the call ends, a recording that asked
-for MP3 or OGG is encoded from that WAV by a queue job (`Service.live_recording_ended`),
+for MP3 or OGG is encoded from that WAV by a queue job (`Intake.live_ended`),
 off the real-time path; the `record` webhook goes once the file in the requested format is
 stored. Only what may block goes to threads: the database (starting the recordings, storing
 their ends) and closing a finished recording's file (which syncs it to disk).
@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 
 from transcribe.audio import SAMPLE_RATE
 from transcribe.errors import ConflictError
+from transcribe.live.conversations import Conversations
 from transcribe.ncco import ConversationAction, RecordAction, RecordingFormat
 from transcribe.recording.engine import Leg, Recorder
-from transcribe.service import Service
+from transcribe.recordings.intake import Intake
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,15 @@ class LiveCall:
     `leave` are coroutines because they touch the database (in a thread).
     """
 
-    def __init__(self, service: Service, application_id: str, conversation_uuid: str) -> None:
-        self.service = service
+    def __init__(
+        self,
+        conversations: Conversations,
+        intake: Intake,
+        application_id: str,
+        conversation_uuid: str,
+    ) -> None:
+        self.conversations = conversations
+        self.intake = intake
         self.application_id = application_id
         self.conversation_uuid = conversation_uuid
         self.lock = asyncio.Lock()  # serialises joins and leaves, which await the database
@@ -110,19 +118,17 @@ class LiveCall:
                         self._finish(recording)
                 if self._storing:
                     await asyncio.gather(*self._storing, return_exceptions=True)
-                await asyncio.to_thread(self.service.end_conversation, self.conversation_uuid)
+                await asyncio.to_thread(self.conversations.end, self.conversation_uuid)
 
     def _start_recordings(self) -> list[_Recording]:
         """In a worker thread: a recording row and a WAV on disk per recording action."""
-        actions = self.service.conversation_actions(self.application_id, self.conversation_uuid)
+        actions = self.conversations.actions(self.application_id, self.conversation_uuid)
         started = time.time()
         recordings = []
         for action in actions:
             record = action if isinstance(action, RecordAction) else _conversation_record(action)
-            uuid = self.service.start_live_recording(
-                self.application_id, self.conversation_uuid, record
-            )
-            path = self.service.live_recording_path(uuid)
+            uuid = self.intake.start_live(self.application_id, self.conversation_uuid, record)
+            path = self.intake.live_path(uuid)
             recorder = Recorder(record, path, clock_start=started, file_format="wav")
             recordings.append(_Recording(uuid, recorder, record.file_format))
         return recordings
@@ -153,7 +159,7 @@ class LiveCall:
             result.end_reason,
             result.duration,
         )
-        self.service.live_recording_ended(recording.uuid, result, recording.file_format)
+        self.intake.live_ended(recording.uuid, result, recording.file_format)
 
     def _stored(self, task: asyncio.Task[None]) -> None:
         self._storing.discard(task)
@@ -178,15 +184,16 @@ class LiveCalls:
     """The calls with legs connected to this process, by conversation, and one ticker that
     advances their recorders every `TICK_S` while any is live."""
 
-    def __init__(self, service: Service) -> None:
-        self.service = service
+    def __init__(self, conversations: Conversations, intake: Intake) -> None:
+        self.conversations = conversations
+        self.intake = intake
         self._calls: dict[str, LiveCall] = {}
         self._ticker: asyncio.Task[None] | None = None
 
     def call(self, application_id: str, conversation_uuid: str) -> LiveCall:
         call = self._calls.get(conversation_uuid)
         if call is None:
-            call = LiveCall(self.service, application_id, conversation_uuid)
+            call = LiveCall(self.conversations, self.intake, application_id, conversation_uuid)
             self._calls[conversation_uuid] = call
         if self._ticker is None or self._ticker.done():
             self._ticker = asyncio.get_running_loop().create_task(self._tick())

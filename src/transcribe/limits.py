@@ -1,0 +1,29 @@
+"""Every fixed limit of the product, defined once. (Limits an operator may change are in
+`config.Settings`.)"""
+
+from __future__ import annotations
+
+# Channels of a recording: NCCO `channels`, uploaded recordings, channel threads.
+MAX_CHANNELS = 32
+# MP3 holds mono or stereo only.
+MP3_MAX_CHANNELS = 2
+# Vonage's longest `timeOut` for a record action, in seconds.
+MAX_RECORD_SECONDS = 7200
+# Legs in one POST /v1/recordings.
+MAX_UPLOAD_LEGS = 64
+# A leg's `offset_ms` in POST /v1/recordings: within the longest recording.
+MAX_LEG_OFFSET_MS = MAX_RECORD_SECONDS * 1000
+# A form field holding JSON text (the record action of POST /v1/recordings).
+MAX_JSON_FIELD_CHARS = 20_000
+# Page sizes of the list endpoints.
+MAX_PAGE_SIZE = 100
+# A queue job that has killed its worker this many times fails instead of running again.
+MAX_JOB_ATTEMPTS = 3
+# Files up to this size (transcripts, in practice) are kept in memory once read: they never
+# change, and fetching transcription_url is the hottest read path of the API.
+SMALL_FILE_BYTES = 256 * 1024
+FILE_CACHE_ENTRIES = 512
+# Tokens verified once are remembered until they expire, up to this many.
+TOKEN_CACHE_ENTRIES = 10_000
+# The `token` query parameter of a leg's WebSocket, and the Authorization header.
+MAX_TOKEN_CHARS = 8192

@@ -1,0 +1,82 @@
+"""What the API answers, as typed models: the routes return these, the OpenAPI schema is
+made from them, and the Python client reads them back."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from transcribe.store.states import DeliveryStatus, RecordingStatus, TranscriptionStatus
+
+
+class ApplicationView(BaseModel):
+    id: str
+    name: str
+    signature_secret: str = Field(description="HS256 secret that signs this app's webhooks")
+    event_url: str | None
+    event_method: str
+    created_at: str
+
+
+class TranscriptionView(BaseModel):
+    status: TranscriptionStatus
+    language: str | None
+    transcription_url: str | None
+    error: str | None
+
+
+class RecordingView(BaseModel):
+    recording_uuid: str
+    conversation_uuid: str
+    status: RecordingStatus
+    error: str | None
+    format: str | None
+    channels: int | None
+    duration: float | None
+    size: int | None
+    end_reason: str | None
+    start_time: str | None
+    end_time: str | None
+    recording_url: str | None
+    transcription: TranscriptionView | None
+    created_at: str
+    expires_at: str
+
+
+class RecordingPage(BaseModel):
+    items: list[RecordingView]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page")
+
+
+class Accepted(BaseModel):
+    recording_uuid: str
+    conversation_uuid: str
+
+
+class ConversationView(BaseModel):
+    conversation_uuid: str
+    legs_url: str = Field(description="Each call leg opens a WebSocket here")
+
+
+class AttemptView(BaseModel):
+    at: str
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class DeliveryView(BaseModel):
+    id: str
+    event: str
+    recording_uuid: str | None
+    url: str
+    method: str
+    status: DeliveryStatus
+    payload: dict[str, object]
+    attempts: list[AttemptView]
+    next_attempt_at: str | None
+    created_at: str
+
+
+class Ready(BaseModel):
+    status: str
+    model: str
