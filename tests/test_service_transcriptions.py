@@ -247,3 +247,28 @@ def test_operations_endpoints(api: LiveApi) -> None:
         assert "transcribe_queue_depth" in metrics and "transcribe_jobs_total" in metrics
         assert "X-Request-ID".lower() in {k.lower() for k in client.get("/healthz").headers}
         assert client.get("/openapi.json").json()["info"]["title"] == "transcribe"
+
+
+def test_upload_options_follow_the_ncco_rules(
+    api: LiveApi, keys: KeyPair, receiver: Receiver, clips: dict[str, Clip]
+) -> None:
+    """The form's options go through the same model as an NCCO's record.transcription: a
+    URL that is not http(s) is refused naming the field, and no language means en-US in the
+    recording's view and in the document alike."""
+    app = api.register(keys)
+    buffer = io.BytesIO()
+    sf.write(buffer, clips["cards_001.wav"].samples, 16000, format="WAV")
+    upload = {"file": ("c.wav", buffer.getvalue(), "audio/wav")}
+    with api.client(token_for(app["id"], keys)) as client:
+        for url in ("ftp://example.com/hook", "not a url", "file:///etc/passwd"):
+            refused = client.post("/v1/transcriptions", files=upload, data={"eventUrl": url})
+            assert refused.status_code == 422, refused.text
+            assert [p["name"] for p in refused.json()["invalid_parameters"]] == ["eventUrl"]
+        assert client.get("/v1/recordings").json()["items"] == []  # nothing half-stored
+
+        accepted = client.post("/v1/transcriptions", files=upload, data={"eventUrl": receiver.url})
+        assert accepted.status_code == 202, accepted.text
+        (event,) = receiver.wait_for(1)
+        view = client.get(f"/v1/recordings/{accepted.json()['recording_uuid']}").json()
+        document = client.get(event.json()["transcription_url"]).json()
+        assert view["transcription"]["language"] == document["language"] == "en-US"
