@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from transcribe.analytics import Analyzer
-from transcribe.analytics.evaluation import LabelledCall, Report, load_calls, score_call
+
+from evaluation import LabelledCall, Report, load_calls, score_call
 
 CALLS_DIR = Path(__file__).resolve().parent / "data" / "calls"
 
@@ -29,9 +30,8 @@ def calls() -> list[LabelledCall]:
 
 @pytest.mark.parametrize("form", ["punctuated", "unpunctuated"])
 def test_f1_stays_above_the_floor_on_the_labelled_calls(
-    calls: list[LabelledCall], form: str
+    analyzer: Analyzer, calls: list[LabelledCall], form: str
 ) -> None:
-    analyzer = Analyzer()
     report = Report()
     for call in calls:
         labelled = call.unpunctuated() if form == "unpunctuated" else call
