@@ -1,4 +1,5 @@
-# Two commands: `make serve` runs the service on embedded defaults, `make test` runs every check.
+# Two commands: `make serve` runs the service on embedded defaults, `make test` runs every check
+# (`make test-fast`: the tests that need no model and no servers, for the edit-test loop).
 # Both set up .venv from pyproject.toml on a fresh machine (Python 3.11 and the package registry).
 
 PYTHON ?= python3.11
@@ -6,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv system-deps test lint typecheck pytest serve bench clean
+.PHONY: venv system-deps test test-fast lint typecheck pytest serve bench clean
 
 venv: $(STAMP)
 
@@ -32,6 +33,11 @@ pytest: venv system-deps
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# No Whisper, no spaCy, no PostgreSQL/Redis/Docker/subprocess service: tests/conftest.py marks
+# those `model` and `servers` (and fails a test that loads a model without the mark).
+test-fast: venv
+	$(BIN)/pytest -m "not model and not servers" -q
 
 # The whole product in one process: SQLite, the queue and the model (tiny.en, CPU) in ./data.
 HOST ?= 127.0.0.1

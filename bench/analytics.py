@@ -5,7 +5,7 @@ Prints precision, recall and F1 of `questions`, `action_items` and `answers` (an
 the rules were tuned on (dev), the calls never looked at while tuning (heldout), and all;
 then words per second of `Analyzer.analyze` on one core.
 
-Matching rule (see transcribe.analytics.evaluation): a predicted span matches a gold span of
+Matching rule (see bench/evaluation.py): a predicted span matches a gold span of
 the same list in the same sentence when they share at least half of the words of each;
 matches are one to one. A qa_pair matches when both its question and its answer sentence
 (channel and index) are right. Run: `.venv/bin/python bench/analytics.py`.
@@ -25,7 +25,8 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from transcribe.analytics import Analyzer  # noqa: E402
-from transcribe.analytics.evaluation import (  # noqa: E402
+
+from evaluation import (  # noqa: E402
     LISTS,
     LabelledCall,
     Report,

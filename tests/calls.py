@@ -21,7 +21,7 @@ import soundfile as sf
 
 from transcribe.audio import SAMPLE_RATE, FloatArray, load_audio
 
-from conftest import Clip
+from speech import Clip
 
 TURNS = [
     (0, "Hello. Could you send me the invoice by Friday?"),

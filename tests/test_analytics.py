@@ -4,29 +4,24 @@ the `transcribe analyze` command."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from transcribe.analytics import Analyzer, SentenceAnalysis
-from transcribe.analytics.evaluation import (
+from transcribe.document import Channel, Sentence, TranscriptionDocument, Word, normalise_word
+
+from commands import Command
+from evaluation import (
     LISTS,
     CharSpan,
     LabelledCall,
     LabelledSentence,
     load_calls,
 )
-from transcribe.document import Channel, Sentence, TranscriptionDocument, Word, normalise_word
 
 REPO = Path(__file__).resolve().parents[1]
 CALLS_DIR = REPO / "tests" / "data" / "calls"
-
-
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    return Analyzer()
 
 
 def analyse(analyzer: Analyzer, text: str) -> SentenceAnalysis:
@@ -313,20 +308,12 @@ def test_the_labelled_set_has_the_declared_size_in_both_forms() -> None:
     assert min(counts.values()) >= 100, counts
 
 
-# The command line
+# The command line (run in this process: tests/commands.py)
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "transcribe.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def test_analyze_command_fills_a_document(tmp_path: Path, analyzer: Analyzer) -> None:
+def test_analyze_command_fills_a_document(
+    tmp_path: Path, analyzer: Analyzer, run_cli: Command
+) -> None:
     doc = turns(
         (0, "Could you send me the invoice by Friday?"),
         (1, "Yes, I'll send it tomorrow morning."),
@@ -334,7 +321,7 @@ def test_analyze_command_fills_a_document(tmp_path: Path, analyzer: Analyzer) ->
     doc.channels[0].transcript[0].answers = ["stale"]
     path = tmp_path / "doc.json"
     path.write_text(doc.model_dump_json())
-    result = run_cli("analyze", str(path), cwd=tmp_path)
+    result = run_cli("analyze", path)
     assert result.returncode == 0, result.stderr
     out = TranscriptionDocument.model_validate(json.loads(result.stdout))
     assert out.model_dump() == analyzer.analyze(doc).model_dump()
@@ -356,12 +343,12 @@ def test_analyze_command_fills_a_document(tmp_path: Path, analyzer: Analyzer) ->
     ],
 )
 def test_analyze_command_rejects_a_bad_file_in_one_line(
-    tmp_path: Path, content: bytes | None, message: str
+    tmp_path: Path, run_cli: Command, content: bytes | None, message: str
 ) -> None:
     path = tmp_path / "doc.json"
     if content is not None:
         path.write_bytes(content)
-    result = run_cli("analyze", str(path), cwd=tmp_path)
+    result = run_cli("analyze", path)
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()

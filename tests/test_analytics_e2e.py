@@ -9,9 +9,6 @@ about where entries land, not about exact ASR wording.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,8 +18,9 @@ from transcribe.audio import SAMPLE_RATE
 from transcribe.document import Sentence, TranscriptionDocument
 
 from calls import dialogue
+from commands import Command
 
-REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.model  # `transcribe file` loads both models
 
 
 def synthesise_call(folder: Path) -> Path:
@@ -31,16 +29,8 @@ def synthesise_call(folder: Path) -> Path:
     return path
 
 
-def transcribe_file(path: Path, *options: str) -> TranscriptionDocument:
-    env = {**os.environ, "TRANSCRIBE__ASR__DEVICE": "cpu"}
-    result = subprocess.run(
-        [sys.executable, "-m", "transcribe.cli", "file", str(path), *options],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def transcribe_file(run_cli: Command, path: Path, *options: str) -> TranscriptionDocument:
+    result = run_cli("file", path, *options, env={"TRANSCRIBE__ASR__DEVICE": "cpu"})
     assert result.returncode == 0, result.stderr
     return TranscriptionDocument.model_validate(json.loads(result.stdout))
 
@@ -58,8 +48,10 @@ def call(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return synthesise_call(tmp_path_factory.mktemp("e2e"))
 
 
-def test_questions_answers_and_commitments_land_in_the_right_sentences(call: Path) -> None:
-    doc = transcribe_file(call)
+def test_questions_answers_and_commitments_land_in_the_right_sentences(
+    call: Path, run_cli: Command
+) -> None:
+    doc = transcribe_file(run_cli, call)
     assert len(doc.channels) == 2
 
     ask, request = find(doc, 0, "invoice")
@@ -87,8 +79,8 @@ def test_questions_answers_and_commitments_land_in_the_right_sentences(call: Pat
                 assert entry in sentence.sentence
 
 
-def test_no_analytics_leaves_the_lists_empty(call: Path) -> None:
-    doc = transcribe_file(call, "--no-analytics")
+def test_no_analytics_leaves_the_lists_empty(call: Path, run_cli: Command) -> None:
+    doc = transcribe_file(run_cli, call, "--no-analytics")
     assert doc.qa_pairs == []
     for channel in doc.channels:
         for sentence in channel.transcript:

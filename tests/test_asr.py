@@ -14,8 +14,8 @@ from transcribe.audio import SAMPLE_RATE, Audio
 from transcribe.document import TranscriptionDocument
 from transcribe.errors import UnsupportedLanguageError
 
-from conftest import Clip, assert_document_invariants
 from signals import dtmf, place, seconds, speech_onset, tone, white_noise
+from speech import Clip, assert_document_invariants
 
 normalise = EnglishTextNormalizer()
 

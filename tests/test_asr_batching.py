@@ -37,8 +37,10 @@ from transcribe.config import AsrSettings, Settings, cpu_count
 from transcribe.document import TimedWord, TranscriptionDocument
 from transcribe.metrics import Metrics
 
-from conftest import Clip, assert_document_invariants
 from signals import place, seconds, white_noise
+from speech import Clip, assert_document_invariants
+
+pytestmark = pytest.mark.model  # the `batching` fixture loads a model of its own
 
 normalise = EnglishTextNormalizer()
 

@@ -11,8 +11,8 @@ import soundfile as sf
 from transcribe.audio import SAMPLE_RATE, load_audio
 from transcribe.errors import InvalidAudioError, UnsupportedAudioError
 
-from conftest import SPEECH_DIR
 from signals import tone
+from speech import SPEECH_DIR
 
 
 def _tone_at(rate: int, freq: float, duration: float, channels: int = 1) -> np.ndarray:

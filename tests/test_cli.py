@@ -1,4 +1,6 @@
-"""The `transcribe file` command as a user runs it: a real process, real files, real model."""
+"""The `transcribe file` command as a user runs it: real files, the real model, what lands on
+stdout and stderr and the exit status. It runs in this process (tests/commands.py) but for
+the terminal test, which needs a process of its own."""
 
 from __future__ import annotations
 
@@ -7,26 +9,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import srt
 import webvtt
 
 from transcribe.document import TranscriptionDocument
 
-from conftest import SPEECH_DIR
+from commands import Command
+from speech import SPEECH_DIR
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "transcribe", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
-
-
-def test_file_prints_the_document() -> None:
-    result = run("file", str(SPEECH_DIR / "jfk.flac"), "--language", "en-US")
+@pytest.mark.model
+def test_file_prints_the_document(run_cli: Command) -> None:
+    result = run_cli("file", str(SPEECH_DIR / "jfk.flac"), "--language", "en-US")
     assert result.returncode == 0, result.stderr
     doc = TranscriptionDocument.model_validate_json(result.stdout)
     assert len(doc.channels) == 2  # jfk.flac is stereo
@@ -38,15 +33,16 @@ def test_file_prints_the_document() -> None:
     assert result.stderr == ""  # no progress bar when stderr is not a terminal
 
 
-def test_srt_and_vtt_parse_back(tmp_path: Path) -> None:
-    out_srt = run("file", str(SPEECH_DIR / "ls_dev-clean_2412-153948-0000.flac"), "--output", "srt")
+@pytest.mark.model
+def test_srt_and_vtt_parse_back(tmp_path: Path, run_cli: Command) -> None:
+    out_srt = run_cli("file", SPEECH_DIR / "ls_dev-clean_2412-153948-0000.flac", "--output", "srt")
     assert out_srt.returncode == 0, out_srt.stderr
     subtitles = list(srt.parse(out_srt.stdout))
     assert len(subtitles) == 2
     assert subtitles[0].content.startswith("Channel 1: If the reader")
     assert subtitles[0].start < subtitles[0].end <= subtitles[1].start
 
-    out_vtt = run("file", str(SPEECH_DIR / "goforward.wav"), "--output", "vtt")
+    out_vtt = run_cli("file", SPEECH_DIR / "goforward.wav", "--output", "vtt")
     assert out_vtt.returncode == 0, out_vtt.stderr
     path = tmp_path / "x.vtt"
     path.write_text(out_vtt.stdout)
@@ -55,16 +51,17 @@ def test_srt_and_vtt_parse_back(tmp_path: Path) -> None:
     assert captions[0].voice == "Channel 1"
 
 
-def test_txt_output() -> None:
-    result = run("file", str(SPEECH_DIR / "goforward.wav"), "--output", "txt")
+@pytest.mark.model
+def test_txt_output(run_cli: Command) -> None:
+    result = run_cli("file", SPEECH_DIR / "goforward.wav", "--output", "txt")
     assert result.returncode == 0
     assert result.stdout.startswith("[00:00:00.") and "Channel 1: Go forward" in result.stdout
 
 
-def test_bad_file_is_one_clear_line(tmp_path: Path) -> None:
+def test_bad_file_is_one_clear_line(tmp_path: Path, run_cli: Command) -> None:
     bad = tmp_path / "broken.mp3"
     bad.write_bytes(b"\x00" * 1000)
-    result = run("file", str(bad))
+    result = run_cli("file", bad)
     assert result.returncode == 2
     assert result.stdout == ""
     # libmpg123 may print its own "Note:" lines first; ours is the one last line.
@@ -73,28 +70,28 @@ def test_bad_file_is_one_clear_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_unsupported_language_is_refused_before_any_work() -> None:
-    result = run("file", str(SPEECH_DIR / "goforward.wav"), "--language", "fr-FR")
+@pytest.mark.model  # English-only is a property of the model: it loads to say so
+def test_unsupported_language_is_refused_before_any_work(run_cli: Command) -> None:
+    result = run_cli("file", SPEECH_DIR / "goforward.wav", "--language", "fr-FR")
     assert result.returncode == 2
     assert "English only" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_unknown_model_says_how_to_fix_it(tmp_path: Path) -> None:
-    import os
-
-    env = {**os.environ, "TRANSCRIBE__ASR__MODEL": "no-such-model"}
-    result = run("file", str(SPEECH_DIR / "goforward.wav"), env=env)
+def test_unknown_model_says_how_to_fix_it(run_cli: Command) -> None:
+    env = {"TRANSCRIBE__ASR__MODEL": "no-such-model"}
+    result = run_cli("file", SPEECH_DIR / "goforward.wav", env=env)
     assert result.returncode == 2
     assert "no-such-model" in result.stderr and "ALLOW_DOWNLOAD" in result.stderr
 
 
-def test_help_explains_the_command() -> None:
-    result = run("file", "--help")
+def test_help_explains_the_command(run_cli: Command) -> None:
+    result = run_cli("file", "--help")
     assert result.returncode == 0
     for words in ("WAV, FLAC, MP3 or OGG", "--language", "--output", "channel"):
         assert words in result.stdout
 
 
+@pytest.mark.model
 def test_progress_bar_on_a_terminal() -> None:
     """With stderr on a terminal, a bar counts seconds of audio; stdout is still the JSON."""
     import fcntl

@@ -5,43 +5,31 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
+from commands import Command
 from live import free_port, live_api, new_keypair, service_settings
 
 
-def _cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TRANSCRIBE__DATA_DIR": str(data_dir)}
-    return subprocess.run(
-        [sys.executable, "-m", "transcribe", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-
-
-def test_app_create_and_token_work_against_the_api(tmp_path: Path) -> None:
+def test_app_create_and_token_work_against_the_api(tmp_path: Path, run_cli: Command) -> None:
     data = tmp_path / "data"
+    env = {"TRANSCRIBE__DATA_DIR": str(data)}
     keys = new_keypair()
     (tmp_path / "public.pem").write_text(keys.public_pem)
     (tmp_path / "private.pem").write_text(keys.private_pem)
-    created = _cli(
-        "app", "create", "--name", "cli app", "--public-key", str(tmp_path / "public.pem"),
-        "--event-url", "http://127.0.0.1:9/hook", data_dir=data,
+    created = run_cli(
+        "app", "create", "--name", "cli app", "--public-key", tmp_path / "public.pem",
+        "--event-url", "http://127.0.0.1:9/hook", env=env,
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
     app = json.loads(created.stdout)
     assert app["name"] == "cli app" and app["signature_secret"] and app["event_method"] == "POST"
 
-    minted = _cli(
-        "token", "--application-id", app["id"], "--private-key", str(tmp_path / "private.pem"),
-        data_dir=data,
+    minted = run_cli(
+        "token", "--application-id", app["id"], "--private-key", tmp_path / "private.pem",
+        env=env,
     )  # fmt: skip
     assert minted.returncode == 0, minted.stderr
     port = free_port()
@@ -54,17 +42,14 @@ def test_app_create_and_token_work_against_the_api(tmp_path: Path) -> None:
         assert response.status_code == 200 and response.json()["items"] == []
 
 
-def test_cli_errors_are_one_line(tmp_path: Path) -> None:
+def test_cli_errors_are_one_line(tmp_path: Path, run_cli: Command) -> None:
     (tmp_path / "bad.pem").write_text("not a key")
-    bad_key = _cli(
-        "app", "create", "--name", "x", "--public-key", str(tmp_path / "bad.pem"),
-        data_dir=tmp_path / "d",
-    )  # fmt: skip
+    env = {"TRANSCRIBE__DATA_DIR": str(tmp_path / "d")}
+    bad_key = run_cli("app", "create", "--name", "x", "--public-key", tmp_path / "bad.pem", env=env)
     assert bad_key.returncode == 2 and "public_key is not a PEM" in bad_key.stderr
-    missing = _cli(
-        "token", "--application-id", "x", "--private-key", str(tmp_path / "nope.pem"),
-        data_dir=tmp_path / "d",
-    )  # fmt: skip
+    missing = run_cli(
+        "token", "--application-id", "x", "--private-key", tmp_path / "nope.pem", env=env
+    )
     assert missing.returncode == 2 and "cannot read the private key" in missing.stderr
     for result in (bad_key, missing):
         assert "Traceback" not in result.stderr

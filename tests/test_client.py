@@ -25,8 +25,8 @@ from transcribe.client import (
 )
 
 from calls import TwoLegCall, clips_call, dialogue_call
-from conftest import Clip
-from live import KeyPair, LiveApi, Receiver, free_port, live_api, service_settings
+from live import KeyPair, LiveApi, Receiver
+from speech import Clip
 
 LABELS = ["Caller", "Agent"]
 SPLIT = {"split": "conversation", "format": "wav", "transcription": {"language": "en-US"}}
@@ -42,25 +42,17 @@ class Session:
 
 
 @pytest.fixture(scope="module")
-def session(
-    tmp_path_factory: pytest.TempPathFactory, keys: KeyPair, clips: dict[str, Clip]
-) -> Iterator[Session]:
-    port = free_port()
+def session(api: LiveApi, keys: KeyPair, clips: dict[str, Clip]) -> Iterator[Session]:
     receiver = Receiver().start()
-    settings = service_settings(tmp_path_factory.mktemp("client"), port)
-    with live_api(settings, port) as api:
-        api.wait_ready()
-        app = api.register(keys, event_url=receiver.url)
-        with Client(api.url, app["id"], keys.private_pem) as client:
-            calls: list[TwoLegCall] = [clips_call(clips), dialogue_call()]
-            accepted = {
-                call.name: client.upload_legs(call.leg_files(), SPLIT, call.offsets_ms)
-                for call in calls
-            }
-            views = {
-                name: client.wait(a.recording_uuid, timeout=300) for name, a in accepted.items()
-            }
-            yield Session(api, app, client, receiver, views)
+    app = api.register(keys, event_url=receiver.url)
+    with Client(api.url, app["id"], keys.private_pem) as client:
+        calls: list[TwoLegCall] = [clips_call(clips), dialogue_call()]
+        accepted = {
+            call.name: client.upload_legs(call.leg_files(), SPLIT, call.offsets_ms)
+            for call in calls
+        }
+        views = {name: client.wait(a.recording_uuid, timeout=300) for name, a in accepted.items()}
+        yield Session(api, app, client, receiver, views)
     receiver.stop()
 
 

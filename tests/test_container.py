@@ -649,6 +649,7 @@ def test_compose_worker_reserves_a_gpu(compose: dict[str, Any]) -> None:
     assert "deploy" not in compose["services"]["api"], "the API needs no GPU"
 
 
+@pytest.mark.servers  # Docker
 def test_docker_compose_accepts_the_file() -> None:
     docker = shutil.which("docker")
     version = (

@@ -8,7 +8,6 @@ figure must be written as a PNG.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,8 @@ from nbclient import NotebookClient
 from transcribe.client import Client
 
 from calls import clips_call, dialogue_call
-from conftest import REPO, Clip
-from live import KeyPair, free_port, live_api, service_settings
+from live import KeyPair, LiveApi
+from speech import REPO, Clip
 
 NOTEBOOK = REPO / "notebooks" / "call_analysis.ipynb"
 FIGURES = {"talk_time", "timeline", "confidence", "batch_talk_share", "batch_confidence"}
@@ -60,25 +59,24 @@ def check_ran(notebook: Any, figures: Path) -> str:
 
 @pytest.fixture(scope="module")
 def service(
-    tmp_path_factory: pytest.TempPathFactory, keys: KeyPair, clips: dict[str, Clip]
-) -> Iterator[dict[str, str]]:
-    """The service with two transcribed calls; yields the notebook's environment for it."""
-    folder = tmp_path_factory.mktemp("notebook-service")
-    port = free_port()
-    with live_api(service_settings(folder, port), port) as api:
-        api.wait_ready()
-        app = api.register(keys)
-        key = folder / "private.pem"
-        key.write_text(keys.private_pem)
-        with Client(api.url, app["id"], key) as client:
-            for call in (clips_call(clips), dialogue_call()):
-                accepted = client.upload_legs(call.leg_files(), RECORD, call.offsets_ms)
-                client.wait(accepted.recording_uuid, timeout=300)
-        yield {
-            "TRANSCRIBE_URL": api.url,
-            "TRANSCRIBE_APPLICATION_ID": app["id"],
-            "TRANSCRIBE_PRIVATE_KEY": str(key),
-        }
+    api: LiveApi,
+    keys: KeyPair,
+    clips: dict[str, Clip],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, str]:
+    """The service with two transcribed calls; returns the notebook's environment for it."""
+    app = api.register(keys)
+    key = tmp_path_factory.mktemp("notebook-key") / "private.pem"
+    key.write_text(keys.private_pem)
+    with Client(api.url, app["id"], key) as client:
+        for call in (clips_call(clips), dialogue_call()):
+            accepted = client.upload_legs(call.leg_files(), RECORD, call.offsets_ms)
+            client.wait(accepted.recording_uuid, timeout=300)
+    return {
+        "TRANSCRIBE_URL": api.url,
+        "TRANSCRIBE_APPLICATION_ID": app["id"],
+        "TRANSCRIBE_PRIVATE_KEY": str(key),
+    }
 
 
 def test_notebook_runs_against_the_service(service: dict[str, str], tmp_path: Path) -> None:

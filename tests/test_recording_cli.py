@@ -1,10 +1,9 @@
-"""`transcribe record`: per-leg files in, a recording and a JSON summary out."""
+"""`transcribe record`, run in this process: per-leg files in, a recording and a JSON summary
+out."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,21 +11,19 @@ import soundfile as sf
 
 from transcribe.audio import SAMPLE_RATE, load_audio
 
-from conftest import SPEECH_DIR
+from commands import Command
 from signals import find_offset
+from speech import SPEECH_DIR
 
 CALLER = SPEECH_DIR / "jfk.flac"  # 44.1 kHz 24-bit stereo: resampled and mixed down
 AGENT = SPEECH_DIR / "ls_test-clean_1089-134686-0001.wav"
 
 
-def transcribe(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "transcribe.cli", *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120)
-
-
-def test_record_renders_legs_at_their_offsets_and_prints_a_summary(tmp_path: Path) -> None:
+def test_record_renders_legs_at_their_offsets_and_prints_a_summary(
+    tmp_path: Path, run_cli: Command
+) -> None:
     out = tmp_path / "call.wav"
-    done = transcribe("record", "-o", out, "--split", "conversation", CALLER, f"{AGENT}@2500")
+    done = run_cli("record", "-o", out, "--split", "conversation", CALLER, f"{AGENT}@2500")
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["file"] == str(out) and summary["format"] == "wav"
@@ -38,9 +35,9 @@ def test_record_renders_legs_at_their_offsets_and_prints_a_summary(tmp_path: Pat
     assert abs(offset - 2.5) <= 0.02 and match > 0.9
 
 
-def test_record_defaults_to_mp3_and_stops_at_the_timeout(tmp_path: Path) -> None:
+def test_record_defaults_to_mp3_and_stops_at_the_timeout(tmp_path: Path, run_cli: Command) -> None:
     out = tmp_path / "call"
-    done = transcribe("record", "-o", out, "--timeout", "4", "--beep-start", CALLER, AGENT)
+    done = run_cli("record", "-o", out, "--timeout", "4", "--beep-start", CALLER, AGENT)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert (summary["format"], summary["channels"]) == ("mp3", 1)
@@ -60,21 +57,23 @@ def test_record_defaults_to_mp3_and_stops_at_the_timeout(tmp_path: Path) -> None
         (["--split", "yes"], "--split: must be 'conversation'"),
     ],
 )
-def test_bad_options_are_one_line_errors(tmp_path: Path, args: list[str], message: str) -> None:
-    done = transcribe("record", "-o", tmp_path / "out", *args, CALLER)
+def test_bad_options_are_one_line_errors(
+    tmp_path: Path, run_cli: Command, args: list[str], message: str
+) -> None:
+    done = run_cli("record", "-o", tmp_path / "out", *args, CALLER)
     assert done.returncode == 2
     assert message in done.stderr
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()
 
 
-def test_bad_legs_are_one_line_errors(tmp_path: Path) -> None:
-    missing = transcribe("record", "-o", tmp_path / "a.wav", CALLER, tmp_path / "nope.wav")
+def test_bad_legs_are_one_line_errors(tmp_path: Path, run_cli: Command) -> None:
+    missing = run_cli("record", "-o", tmp_path / "a.wav", CALLER, tmp_path / "nope.wav")
     assert missing.returncode == 2 and "nope.wav: no such file" in missing.stderr
     (tmp_path / "noise.wav").write_bytes(b"not audio at all" * 100)
-    junk = transcribe("record", "-o", tmp_path / "b.wav", tmp_path / "noise.wav")
+    junk = run_cli("record", "-o", tmp_path / "b.wav", tmp_path / "noise.wav")
     assert junk.returncode == 2 and "Traceback" not in junk.stderr
-    clash = transcribe("record", "-o", tmp_path / "c.wav", "--format", "ogg", CALLER)
+    clash = run_cli("record", "-o", tmp_path / "c.wav", "--format", "ogg", CALLER)
     assert clash.returncode == 2 and "c.wav says wav" in clash.stderr
     for result in (missing, junk, clash):
         assert result.stderr.count("\n") == 1

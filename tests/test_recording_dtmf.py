@@ -14,8 +14,8 @@ from transcribe.ncco import parse_record
 from transcribe.recording import Recorder
 from transcribe.recording.dtmf import DtmfDetector
 
-from conftest import Clip
 from signals import DTMF, dtmf, place, seconds, speech_onset, tone, white_noise
+from speech import Clip
 
 
 def detect(samples: np.ndarray, chunk: int = 320) -> list[tuple[str, float]]:

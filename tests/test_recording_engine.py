@@ -14,8 +14,8 @@ from transcribe.errors import InvalidAudioError, InvalidRequestError
 from transcribe.ncco import parse_record
 from transcribe.recording import Recorder
 
-from conftest import Clip
 from signals import find_offset, place, seconds, tone
+from speech import Clip
 
 FRAME_S = FRAME / SAMPLE_RATE
 A, B, C = "jfk.wav", "ls_test-clean_1089-134686-0001.wav", "librivox_sas01_0870.wav"

@@ -15,8 +15,8 @@ from transcribe.ncco import parse_record
 from transcribe.recording import Recorder
 from transcribe.recording.encoders import transcode
 
-from conftest import Clip
 from signals import find_offset
+from speech import Clip
 
 A, B, C = "jfk.wav", "ls_test-clean_1089-134686-0001.wav", "librivox_sas01_0870.wav"
 

@@ -10,8 +10,8 @@ import pytest
 from recordings import record
 from transcribe.audio import SAMPLE_RATE
 
-from conftest import Clip
 from signals import place, seconds, speech_offset, white_noise
+from speech import Clip
 
 # jfk.wav ends in crowd noise as loud as the speech before it: no clean "last word" to time.
 CLEAN_ENDINGS = [

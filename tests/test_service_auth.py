@@ -5,21 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import jwt
 import pytest
 
-from live import KeyPair, LiveApi, free_port, live_api, new_keypair, service_settings, token_for
+from live import KeyPair, LiveApi, new_keypair, token_for
 
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
-    port = free_port()
-    settings = service_settings(tmp_path_factory.mktemp("auth"), port, embedded_worker=False)
-    with live_api(settings, port) as server:
-        yield server
+API_SETTINGS = {"embedded_worker": False}  # no model: these calls never reach it
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,27 +17,19 @@ import soundfile as sf
 
 from transcribe.clock import ManualClock
 
-from conftest import Clip
-from live import KeyPair, LiveApi, Receiver, free_port, live_api, service_settings, token_for
+from live import KeyPair, LiveApi, Receiver, token_for
+from speech import Clip
 
 BACKOFF_S = 600.0  # the first retry's delay: far beyond any test's wall time
 DAY_S = 86400.0
 
 
+API_SETTINGS = {"webhooks": {"backoff_base_s": BACKOFF_S}}
+
+
 @pytest.fixture(scope="module")
-def clock() -> ManualClock:
+def service_clock() -> ManualClock:
     return ManualClock()
-
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory, clock: ManualClock) -> Iterator[LiveApi]:
-    port = free_port()
-    settings = service_settings(
-        tmp_path_factory.mktemp("clock"), port, webhooks={"backoff_base_s": BACKOFF_S}
-    )
-    with live_api(settings, port, clock) as server:
-        server.wait_ready()
-        yield server
 
 
 def _upload(api: LiveApi, token: str, clip: Clip, event_url: str) -> str:
@@ -75,7 +66,11 @@ def _at(stamp: str) -> datetime:
 
 
 def test_a_retry_waits_for_its_backoff_on_the_service_clock(
-    api: LiveApi, clock: ManualClock, keys: KeyPair, receiver: Receiver, clips: dict[str, Clip]
+    api: LiveApi,
+    service_clock: ManualClock,
+    keys: KeyPair,
+    receiver: Receiver,
+    clips: dict[str, Clip],
 ) -> None:
     app = api.register(keys)
     token = token_for(app["id"], keys)
@@ -88,7 +83,7 @@ def test_a_retry_waits_for_its_backoff_on_the_service_clock(
     assert 0.75 * BACKOFF_S <= wait <= 1.25 * BACKOFF_S  # the backoff, with its jitter
     assert len(receiver.requests) == 1  # not retried while the clock stands still
 
-    clock.advance(1.25 * BACKOFF_S + 1)
+    service_clock.advance(1.25 * BACKOFF_S + 1)
     receiver.wait_for(2)
     second = _delivery(api, token, recording_uuid, 2)
     assert second["status"] == "delivered" and second["next_attempt_at"] is None
@@ -97,7 +92,11 @@ def test_a_retry_waits_for_its_backoff_on_the_service_clock(
 
 
 def test_retries_stop_after_24_hours(
-    api: LiveApi, clock: ManualClock, keys: KeyPair, receiver: Receiver, clips: dict[str, Clip]
+    api: LiveApi,
+    service_clock: ManualClock,
+    keys: KeyPair,
+    receiver: Receiver,
+    clips: dict[str, Clip],
 ) -> None:
     app = api.register(keys)
     token = token_for(app["id"], keys)
@@ -106,7 +105,7 @@ def test_retries_stop_after_24_hours(
     receiver.wait_for(1)
     assert _delivery(api, token, recording_uuid, 1)["status"] == "pending"
 
-    clock.advance(DAY_S + 1)
+    service_clock.advance(DAY_S + 1)
     receiver.wait_for(2)
     last = _delivery(api, token, recording_uuid, 2)
     assert last["status"] == "failed" and last["next_attempt_at"] is None
@@ -114,7 +113,11 @@ def test_retries_stop_after_24_hours(
 
 
 def test_recordings_past_retention_are_deleted_with_their_files(
-    api: LiveApi, clock: ManualClock, keys: KeyPair, receiver: Receiver, clips: dict[str, Clip]
+    api: LiveApi,
+    service_clock: ManualClock,
+    keys: KeyPair,
+    receiver: Receiver,
+    clips: dict[str, Clip],
 ) -> None:
     app = api.register(keys)
     token = token_for(app["id"], keys)
@@ -127,11 +130,11 @@ def test_recordings_past_retention_are_deleted_with_their_files(
         stored = {p.name for p in files.glob("*.*")}
         assert {u.rsplit("/", 1)[1] for u in urls} <= {n.split(".")[0] for n in stored}
 
-        clock.advance(29 * DAY_S)  # a day before the default 30 days: all still there
+        service_clock.advance(29 * DAY_S)  # a day before the default 30 days: all still there
         assert all(client.get(u).status_code == 200 for u in urls)
         assert client.get(f"/v1/recordings/{recording_uuid}").status_code == 200
 
-        clock.advance(DAY_S + 1)
+        service_clock.advance(DAY_S + 1)
         # Expired is gone for callers at once, before the periodic purge runs.
         assert all(client.get(u).status_code == 404 for u in urls)
         assert client.get(f"/v1/recordings/{recording_uuid}").status_code == 404

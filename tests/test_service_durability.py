@@ -17,8 +17,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import Clip
 from live import Receiver, free_port, new_keypair, token_for, two_legs
+from speech import Clip
+
+# `transcribe serve` and `transcribe worker` in processes of their own, to be killed.
+pytestmark = [pytest.mark.servers, pytest.mark.model]
 
 ENV = {
     "TRANSCRIBE__ADMIN_TOKEN": "test-admin-token",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,17 +9,16 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from live import LiveApi, free_port, live_api, new_keypair, service_settings, token_for
+from live import LiveApi, new_keypair, token_for
+
+API_SETTINGS = {"embedded_worker": False}  # no model: the fuzzer tests the HTTP layer
 
 
 @pytest.fixture(scope="module")
-def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveApi, str]]:
-    port = free_port()
-    config = service_settings(tmp_path_factory.mktemp("fuzz"), port, embedded_worker=False)
-    with live_api(config, port) as api:
-        keys = new_keypair()
-        app = api.register(keys)
-        yield api, token_for(app["id"], keys, ttl_s=3600)
+def fuzzed(api: LiveApi) -> tuple[LiveApi, str]:
+    keys = new_keypair()
+    app = api.register(keys)
+    return api, token_for(app["id"], keys, ttl_s=3600)
 
 
 def fuzz(operation: Any, base_url: str, bearer: str) -> None:

@@ -6,7 +6,6 @@ import io
 import json
 import threading
 import time
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -17,29 +16,18 @@ from websockets.sync.client import connect
 from recordings import mp3_frames
 from transcribe.auth import verify_webhook
 
-from conftest import Clip
 from live import (
     KeyPair,
     LiveApi,
     Receiver,
-    free_port,
-    live_api,
     new_keypair,
     open_leg,
-    service_settings,
     stream,
     token_for,
     two_legs,
 )
 from signals import dtmf, find_offset
-
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
-    port = free_port()
-    with live_api(service_settings(tmp_path_factory.mktemp("live"), port), port) as server:
-        server.wait_ready()
-        yield server
+from speech import Clip
 
 
 def create(api: LiveApi, token: str, ncco: list[dict[str, object]]) -> dict[str, str]:

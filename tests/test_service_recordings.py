@@ -4,31 +4,19 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 
 import pytest
 import soundfile as sf
 
 from transcribe.auth import verify_webhook
 
-from conftest import Clip
 from live import (
     KeyPair,
     LiveApi,
     Receiver,
-    free_port,
-    live_api,
-    service_settings,
     token_for,
 )
-
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
-    port = free_port()
-    with live_api(service_settings(tmp_path_factory.mktemp("rec"), port), port) as server:
-        server.wait_ready()
-        yield server
+from speech import Clip
 
 
 def leg_file(clip: Clip, rate: int = 16000) -> tuple[str, bytes, str]:

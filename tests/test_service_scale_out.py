@@ -20,11 +20,14 @@ import httpx
 import pytest
 import soundfile as sf
 
-from conftest import Clip
 from live import Receiver, free_port, live_api, new_keypair, service_settings, token_for
+from speech import Clip
 
 POSTGRES = os.environ.get("TRANSCRIBE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("TRANSCRIBE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+# PostgreSQL, Redis, and a worker process that loads the model.
+pytestmark = [pytest.mark.servers, pytest.mark.model]
 
 
 @pytest.fixture

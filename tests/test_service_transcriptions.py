@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -14,27 +13,15 @@ import soundfile as sf
 from transcribe.auth import verify_webhook
 from transcribe.document import TranscriptionDocument
 
-from conftest import Clip
 from live import (
     KeyPair,
     LiveApi,
     Receiver,
-    free_port,
-    live_api,
     new_keypair,
-    service_settings,
     token_for,
 )
 from signals import place, seconds
-
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
-    port = free_port()
-    settings = service_settings(tmp_path_factory.mktemp("svc"), port)
-    with live_api(settings, port) as server:
-        server.wait_ready()
-        yield server
+from speech import Clip
 
 
 def stereo_call(clips: dict[str, Clip]) -> bytes:

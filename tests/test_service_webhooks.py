@@ -5,38 +5,25 @@ from __future__ import annotations
 import io
 import random
 import time
-from collections.abc import Iterator
 from urllib.parse import parse_qsl
 
-import pytest
 import soundfile as sf
 
 from transcribe.auth import verify_webhook
 from transcribe.config import WebhookSettings
 from transcribe.webhooks import next_delay
 
-from conftest import Clip
 from live import (
     LiveApi,
     Receiver,
     free_port,
-    live_api,
     new_keypair,
-    service_settings,
     token_for,
 )
+from speech import Clip
 
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
-    port = free_port()
-    # First retry after 0.75-1.25 s, the second after 1.5-2.5 s: gaps that cannot overlap.
-    settings = service_settings(
-        tmp_path_factory.mktemp("hooks"), port, webhooks={"backoff_base_s": 1.0}
-    )
-    with live_api(settings, port) as server:
-        server.wait_ready()
-        yield server
+# First retry after 0.75-1.25 s, the second after 1.5-2.5 s: gaps that cannot overlap.
+API_SETTINGS = {"webhooks": {"backoff_base_s": 1.0}}
 
 
 def _upload(api: LiveApi, token: str, clip: Clip, **fields: str) -> str:

@@ -1,5 +1,7 @@
 """Labelled calls and the scorer that measures the analytics step against them.
 
+Development tooling, not part of the package: `bench/analytics.py` prints its figures and
+`tests/test_analytics_quality.py` holds floors on them (pytest puts bench/ on the path).
 The calls live in `tests/data/calls/` (their README gives the format and the labelling guide).
 Each call can be turned into a transcription document in two forms: punctuated, as written,
 and unpunctuated, lower case without punctuation as ASR may give it (each sentence becomes
