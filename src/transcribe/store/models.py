@@ -64,7 +64,7 @@ class Conversation(Base):
     uuid: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
     ncco: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | ended
+    status: Mapped[str] = mapped_column(String(16), default="open")  # ConversationStatus
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
@@ -77,7 +77,8 @@ class Recording(Base):
     uuid: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
     conversation_uuid: Mapped[str] = mapped_column(String(36), index=True)
-    # live: recording -> ready; uploaded legs: queued -> rendering -> ready | failed
+    # RecordingStatus. Live: recording -> (queued -> rendering ->) ready | failed;
+    # uploaded legs: queued -> rendering -> ready | failed; uploaded file: ready.
     status: Mapped[str] = mapped_column(String(16), default="recording")
     render_attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -90,7 +91,7 @@ class Recording(Base):
     end_reason: Mapped[str | None] = mapped_column(String(16), nullable=True)
     start_time: Mapped[datetime | None] = mapped_column(nullable=True)
     end_time: Mapped[datetime | None] = mapped_column(nullable=True)
-    # none | queued | running | done | failed
+    # TranscriptionStatus: none | queued -> running -> done | failed
     transcription_status: Mapped[str] = mapped_column(String(16), default="none")
     transcription_options: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     transcription_file_uuid: Mapped[str | None] = mapped_column(String(36), nullable=True)
@@ -109,7 +110,7 @@ class StoredFile(Base):
     uuid: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
     recording_uuid: Mapped[str] = mapped_column(String(36), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # recording | transcription
+    kind: Mapped[str] = mapped_column(String(16))  # FileKind
     name: Mapped[str] = mapped_column(String(64))  # file name inside the files dir
     content_type: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
@@ -131,7 +132,7 @@ class Delivery(Base):
     url: Mapped[str] = mapped_column(Text)
     method: Mapped[str] = mapped_column(String(8))
     payload: Mapped[dict[str, Any]] = mapped_column()
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|delivered|failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # DeliveryStatus
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
