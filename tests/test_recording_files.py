@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import wave
 from pathlib import Path
 
@@ -10,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from recordings import MONO, mp3_frames, read, record
-from transcribe.audio import SAMPLE_RATE
+from transcribe.audio import SAMPLE_RATE, to_int16
 from transcribe.ncco import parse_record
 from transcribe.recording import Recorder
 from transcribe.recording.encoders import transcode
@@ -122,3 +125,28 @@ def test_transcode_leaves_nothing_behind_when_it_cannot_read_the_source(tmp_path
     with pytest.raises(sf.LibsndfileError):
         transcode(tmp_path / "broken.wav", tmp_path / "out.mp3", "mp3")
     assert not (tmp_path / "out.mp3").exists()
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3])
+def test_a_live_wav_cut_off_by_a_kill_still_reads_in_full(
+    tmp_path: Path, clips: dict[str, Clip], channels: int
+) -> None:
+    """A process killed mid-call never finishes its WAV's header (its sizes stay 0), yet
+    libsndfile reads the audio up to the end of the file: what a restart renders. Plain WAV
+    up to two channels, WAVE_FORMAT_EXTENSIBLE (RF64 past 4 GiB) above."""
+    pcm = to_int16(clips[A].samples[:SAMPLE_RATE])  # one second, as a leg sends it
+    np.save(tmp_path / "speech.npy", pcm)
+    path = tmp_path / "live.wav"
+    child = f"""
+import os, numpy as np
+from transcribe.ncco import parse_record
+from transcribe.recording import Recorder
+recorder = Recorder(parse_record({{"action": "record", "channels": {channels}}}),
+                    {str(path)!r}, file_format="wav")
+recorder.add_leg("caller").write(np.load({str(tmp_path / "speech.npy")!r}))
+os._exit(0)  # as SIGKILL: no finish(), no close
+"""
+    subprocess.run([sys.executable, "-c", child], check=True, env={**os.environ})
+    samples, rate = sf.read(path, dtype="int16", always_2d=True)
+    assert rate == SAMPLE_RATE and samples.shape == (SAMPLE_RATE, channels)
+    assert np.array_equal(samples[:, 0], pcm)  # a lone leg is bit-exact

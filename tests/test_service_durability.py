@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +18,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from live import Receiver, free_port, new_keypair, token_for, two_legs
+from live import Receiver, free_port, new_keypair, open_leg, stream, token_for, two_legs
+from signals import find_offset
 from speech import Clip
 
 # `transcribe serve` and `transcribe worker` in processes of their own, to be killed.
@@ -239,6 +241,70 @@ def test_a_live_call_killed_before_its_encoding_is_stored_by_the_next_process(
         assert view["status"] == "ready" and view["format"] == "mp3"
         assert (view["start_time"], view["end_time"]) == (ended["start_time"], ended["end_time"])
         assert not wav.exists()
+    finally:
+        receiver.stop()
+
+
+def test_a_service_killed_mid_call_renders_what_reached_disk_when_it_is_back(
+    tmp_path: Path, clips: dict[str, Clip]
+) -> None:
+    """SIGKILL while two legs stream: the recording is left `recording`, its WAV half
+    written. The next process finds it (its heartbeat stopped), renders what reached disk as
+    ended by a restart, and sends `record`."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = _env(tmp_path / "data", port)
+    receiver = Receiver().start()
+    log = tmp_path / "serve.log"
+    record = {"action": "record", "split": "conversation", "eventUrl": [receiver.url]}
+    caller = clips["jfk.wav"].samples
+    callee = clips["ls_test-clean_1089-134686-0001.wav"].samples
+    streamed = 4.0  # seconds of each, both clips being longer
+    try:
+        with process(["serve", "--port", str(port)], env, log) as first:
+            wait_ready(url)
+            token = register(url)
+            auth = {"Authorization": f"Bearer {token}"}
+            created = httpx.post(
+                f"{url}/v1/conversations", json={"ncco": [record]}, headers=auth
+            ).json()
+            legs = [open_leg(created["legs_url"], token) for _ in range(2)]
+            talking = [
+                threading.Thread(target=stream, args=(leg, voice[: int(streamed * 16000)]))
+                for leg, voice in zip(legs, (caller, callee), strict=True)
+            ]
+            for thread in talking:
+                thread.start()
+            for thread in talking:
+                thread.join()
+            stopped = time.monotonic()  # the legs are still connected, silent from here
+            (during,) = httpx.get(
+                f"{url}/v1/recordings",
+                params={"conversation_uuid": created["conversation_uuid"]},
+                headers=auth,
+            ).json()["items"]
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+            silent_s = time.monotonic() - stopped
+        assert during["status"] == "recording", during
+        for leg in legs:
+            leg.close()
+
+        with process(["serve", "--port", str(port)], env, log):
+            (event,) = receiver.wait_for(1, timeout=120)
+            payload = event.json()
+            recording = f"{url}/v1/recordings/{during['recording_uuid']}"
+            view = httpx.get(recording, headers=auth).json()
+            audio = httpx.get(payload["recording_url"], headers=auth)
+        assert payload["recording_uuid"] == during["recording_uuid"]
+        assert view["status"] == "ready" and view["end_reason"] == "restart", view
+        assert audio.status_code == 200 and audio.headers["content-type"] == "audio/mpeg"
+        samples, rate = sf.read(io.BytesIO(audio.content), always_2d=True)
+        assert rate == 16000 and samples.shape[1] == 2
+        # What was streamed, up to the silence (legs quiet 2 s are padded) before the kill.
+        assert streamed - 0.5 < view["duration"] < streamed + silent_s + 0.5, view
+        _, match = find_offset(samples[:, 0], caller[: 3 * 16000])
+        assert match > 0.3  # the caller, on the left
     finally:
         receiver.stop()
 

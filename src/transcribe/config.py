@@ -101,6 +101,31 @@ class JobSettings(BaseModel):
     )
 
 
+class LiveSettings(BaseModel):
+    """Live legs: how they must behave to keep their place (see also `limits.py`)."""
+
+    max_ahead_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="A leg whose audio runs this far ahead of the wall clock is closed (1008): "
+        "live legs stream in real time, and one sending faster would fill the disk. After a "
+        "pause a leg's audio counts from when it resumes, where the recording places it.",
+    )
+    first_frame_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="A leg that sends no websocket:connected frame this long after it opens "
+        "is closed (1008).",
+    )
+    max_legs_per_application: int = Field(
+        default=1000,
+        ge=1,
+        description="Live legs one application may have open at once in one API process; "
+        "one more is closed with 1013 (try again later).",
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable, with defaults that run on one machine with no servers."""
 
@@ -124,12 +149,19 @@ class Settings(BaseSettings):
     )
     retention_days: float = Field(default=30, gt=0)
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    min_free_disk_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=0,
+        description="Below this much free space on the data dir's volume, uploads get 503 "
+        "with Retry-After and new live legs are closed with 1013; 0 turns the floor off.",
+    )
     embedded_worker: bool = Field(
         default=True, description="transcribe serve also runs queue consumers in-process."
     )
     asr: AsrSettings = Field(default_factory=AsrSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    live: LiveSettings = Field(default_factory=LiveSettings)
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -63,3 +63,15 @@ class ConflictError(TranscribeError):
 
 class PayloadTooLargeError(TranscribeError):
     """An upload is over the configured size limit."""
+
+
+class UnavailableError(TranscribeError):
+    """The service cannot take this now (its disk is nearly full, the application has all
+    the live legs it may have); the same request may succeed later, after `retry_after_s`
+    seconds where that is known."""
+
+    def __init__(
+        self, message: str, *, retry_after_s: int | None = None, field: str | None = None
+    ) -> None:
+        super().__init__(message, field=field)
+        self.retry_after_s = retry_after_s

@@ -27,3 +27,7 @@ FILE_CACHE_ENTRIES = 512
 TOKEN_CACHE_ENTRIES = 10_000
 # The `token` query parameter of a leg's WebSocket, and the Authorization header.
 MAX_TOKEN_CHARS = 8192
+# A live leg's WebSocket frame (binary audio or a text event); Vonage's are 640 bytes.
+MAX_LEG_FRAME_BYTES = 64 * 1024
+# Retry-After, in seconds, when the disk is below its floor (`min_free_disk_bytes`).
+LOW_DISK_RETRY_AFTER_S = 60

@@ -25,6 +25,7 @@ from transcribe.live import Conversations
 from transcribe.metrics import Metrics
 from transcribe.recordings import Intake, Lifecycle, RecordingFiles, RecordingQueries
 from transcribe.store.db import Database, migrate
+from transcribe.store.disk import DiskFloor
 from transcribe.store.files import FileStore
 from transcribe.store.states import JobTask
 from transcribe.urls import Urls
@@ -52,6 +53,7 @@ class Service:
             db, clock, settings.webhooks, metrics, lambda d: jobs.enqueue(JobTask.DELIVER, d)
         )
         self.files = files = RecordingFiles(FileStore(settings.files_dir), db, clock)
+        self.disk = DiskFloor(settings.files_dir, settings.min_free_disk_bytes)
         lifecycle = Lifecycle(db, files, urls, outbox, jobs.enqueue, clock, metrics)
         self.intake = Intake(
             db,
@@ -71,7 +73,7 @@ class Service:
             JobTask.TRANSCRIBE, TranscribeJob(db, files, leases, lifecycle, engines, metrics)
         )
         jobs.handle(JobTask.DELIVER, outbox.deliver)
-        self.sweep = Sweeper(db, files, lifecycle, jobs.enqueue, clock, settings.jobs)
+        self.sweep = Sweeper(db, files, lifecycle, jobs.enqueue, clock, settings.jobs, self.intake)
 
     def start_workers(self) -> None:
         """The queue's consumer threads and the sweeper, in this process."""

@@ -47,7 +47,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = Service(settings, clock)
         app.state.service = service
-        app.state.calls = LiveCalls(service.conversations, service.intake)
+        app.state.calls = LiveCalls(
+            service.conversations,
+            service.intake,
+            settings.live.max_legs_per_application,
+            settings.jobs.heartbeat_s,
+        )
         if settings.embedded_worker:
             threading.Thread(target=_warm, args=(service,), name="warm-up", daemon=True).start()
             service.start_workers()

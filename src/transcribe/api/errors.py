@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from transcribe import errors
+from transcribe.live.framing import POLICY, TRY_AGAIN_LATER
 from transcribe.logs import request_id
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ STATUS: list[tuple[type[errors.TranscribeError], int]] = [
     (errors.UnsupportedLanguageError, 422),
     (errors.InvalidRequestError, 422),
     (errors.ModelNotFoundError, 503),
+    (errors.UnavailableError, 503),
 ]
 
 TITLES = {
@@ -74,6 +76,19 @@ def status_of(exc: errors.TranscribeError) -> int:
     return 400
 
 
+def close_code_of(exc: errors.TranscribeError) -> int:
+    """The WebSocket close code for a leg refused by a domain error: 1013 (try again later)
+    for a passing condition, 1008 (policy) for the rest (credentials, ownership, state)."""
+    return TRY_AGAIN_LATER if isinstance(exc, errors.UnavailableError) else POLICY
+
+
+def retry_after(exc: errors.TranscribeError) -> dict[str, str] | None:
+    """The Retry-After header of an error that says when to try again."""
+    if isinstance(exc, errors.UnavailableError) and exc.retry_after_s is not None:
+        return {"Retry-After": str(exc.retry_after_s)}
+    return None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.TranscribeError)
     async def domain_error(_: Request, exc: errors.TranscribeError) -> JSONResponse:
@@ -81,7 +96,7 @@ def install(app: FastAPI) -> None:
             params = [{"name": name, "reason": reason} for name, reason in exc.problems]
         else:
             params = [{"name": exc.field, "reason": exc.message}] if exc.field else []
-        return problem(status_of(exc), exc.message, params or None)
+        return problem(status_of(exc), exc.message, params or None, retry_after(exc))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -111,12 +111,16 @@ class Jobs:
             self.huey.execute(task)
 
     def _sweep(self, sweep: Callable[[], None], interval_s: float) -> None:
+        """Sweep at once (what a crash left is taken up as the process starts), then every
+        `interval_s`."""
         run_in_background()
-        while not self._stop.wait(interval_s):
+        while True:
             try:
                 sweep()
             except Exception:
                 log.exception("sweep failed; next one in %.1f s", interval_s)
+            if self._stop.wait(interval_s):
+                return
 
 
 def _logged(task: JobTask, handler: Handler) -> Callable[[str], None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from transcribe.recording.encoders import transcode
 from transcribe.recording.engine import EndReason, RecordingResult
 from transcribe.recording.render import LegFile, render_files
 from transcribe.recordings.files import RecordingFiles
-from transcribe.recordings.intake import LEGS_MANIFEST, LIVE_WAV
+from transcribe.recordings.intake import LEGS_MANIFEST, LIVE_WAV, named
 from transcribe.recordings.lifecycle import Lifecycle
 from transcribe.store.db import Database
 from transcribe.store.models import Recording
@@ -61,15 +62,21 @@ class RenderJob:
             reason = recording.end_reason
         folder = self.files.legs_dir(recording_uuid)
         path = self.files.tmp_path(f".{record.file_format}")
-        if (folder / LEGS_MANIFEST).exists():
-            manifest = json.loads((folder / LEGS_MANIFEST).read_text())
-            legs = [LegFile(folder / leg["file"], float(leg["offset"])) for leg in manifest]
-            result = render_files(record, legs, path)
-            start = created + timedelta(seconds=result.start_time)
-            return result, start, start + timedelta(seconds=result.duration)
-        if (folder / LIVE_WAV).exists() and start and end and reason:
-            wav = folder / LIVE_WAV
-            return _encoded(wav, path, record.file_format, (start, end, reason)), start, end
+        # Errors name the files as the caller knows them, never by their path here.
+        with ExitStack() as names:
+            names.enter_context(named(path, "the recording file"))
+            if (folder / LEGS_MANIFEST).exists():
+                manifest = json.loads((folder / LEGS_MANIFEST).read_text())
+                legs = [LegFile(folder / leg["file"], float(leg["offset"])) for leg in manifest]
+                for index, leg in enumerate(legs):
+                    names.enter_context(named(leg.path, f"leg[{index}]"))
+                result = render_files(record, legs, path)
+                start = created + timedelta(seconds=result.start_time)
+                return result, start, start + timedelta(seconds=result.duration)
+            if (folder / LIVE_WAV).exists() and start and end and reason:
+                wav = folder / LIVE_WAV
+                names.enter_context(named(wav, "the call's audio"))
+                return _encoded(wav, path, record.file_format, (start, end, reason)), start, end
         raise InvalidRequestError("the recording's audio is missing", field="legs")
 
 

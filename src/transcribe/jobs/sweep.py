@@ -1,6 +1,8 @@
 """The periodic sweep: the database, not the queue, is the source of truth. Every pass
 queues again what the queue may have lost (due webhook attempts, jobs whose worker stopped
-beating) and deletes what is past its retention."""
+beating), renders live calls whose process stopped beating mid-call (what reached disk, as
+ended by a restart) and deletes what is past its retention. A process sweeps once as it
+starts, then every interval."""
 
 from __future__ import annotations
 
@@ -8,12 +10,13 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from transcribe.clock import Clock
 from transcribe.config import JobSettings
 from transcribe.limits import MAX_JOB_ATTEMPTS
 from transcribe.recordings.files import RecordingFiles
+from transcribe.recordings.intake import Intake
 from transcribe.recordings.lifecycle import Enqueue, Lifecycle
 from transcribe.store.db import Database
 from transcribe.store.models import Recording
@@ -38,10 +41,13 @@ class Sweeper:
     enqueue: Enqueue
     clock: Clock
     settings: JobSettings
+    intake: Intake
 
     def __call__(self) -> None:
         for delivery_id in claim_due(self.db, self.clock.now()):
             self.enqueue(JobTask.DELIVER, delivery_id)
+        for recording_uuid in self._lost_live_calls():
+            self.intake.live_lost(recording_uuid)
         for stale in self._stale_jobs():
             if stale.attempts < MAX_JOB_ATTEMPTS:
                 self.enqueue(stale.task, stale.recording_uuid)
@@ -52,6 +58,20 @@ class Sweeper:
             else:
                 self.lifecycle.transcription_finished(stale.recording_uuid, None, reason)
         self.purge_expired()
+
+    def _lost_live_calls(self) -> list[str]:
+        """Recordings still `recording` whose process stopped beating (`LiveCalls`): it was
+        killed or crashed during the call, or its API node is gone."""
+        stale = self.clock.now() - timedelta(seconds=self.settings.stale_after_s)
+        with self.db.session() as session:
+            return list(
+                session.scalars(
+                    select(Recording.uuid).where(
+                        Recording.status == RecordingStatus.RECORDING,
+                        func.coalesce(Recording.heartbeat_at, Recording.created_at) < stale,
+                    )
+                )
+            )
 
     def _stale_jobs(self) -> list[_Stale]:
         """Jobs whose worker stopped beating (killed, crashed), marked queued again unless

@@ -14,6 +14,7 @@ from transcribe.engines import Engines
 from transcribe.jobs.leases import Leases
 from transcribe.metrics import Metrics
 from transcribe.recordings.files import RecordingFiles
+from transcribe.recordings.intake import named
 from transcribe.recordings.lifecycle import Lifecycle
 from transcribe.store.db import Database
 from transcribe.store.models import Recording, StoredFile
@@ -51,7 +52,8 @@ class TranscribeJob:
             source = self.files.store.path(stored.name)
             language = (recording.transcription_options or {}).get("language")
         started = time.perf_counter()
-        audio = load_audio(source)
+        with named(source, "the recording"):  # errors never name a server path
+            audio = load_audio(source)
         document = self.engines.transcriber().transcribe(audio, language=language)
         document = self.engines.analyzer().analyze(document)
         path = self.files.tmp_path(".json")

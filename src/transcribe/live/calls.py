@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from transcribe.audio import SAMPLE_RATE
-from transcribe.errors import ConflictError
+from transcribe.errors import ConflictError, UnavailableError
 from transcribe.live.conversations import Conversations
 from transcribe.ncco import ConversationAction, RecordAction, RecordingFormat
 from transcribe.recording.engine import Leg, Recorder
@@ -127,7 +127,9 @@ class LiveCall:
         recordings = []
         for action in actions:
             record = action if isinstance(action, RecordAction) else _conversation_record(action)
-            uuid = self.intake.start_live(self.application_id, self.conversation_uuid, record)
+            uuid = self.intake.start_live(
+                self.application_id, self.conversation_uuid, record, started
+            )
             path = self.intake.live_path(uuid)
             recorder = Recorder(record, path, clock_start=started, file_format="wav")
             recordings.append(_Recording(uuid, recorder, record.file_format))
@@ -182,13 +184,43 @@ def _conversation_record(action: ConversationAction) -> RecordAction:
 
 class LiveCalls:
     """The calls with legs connected to this process, by conversation, and one ticker that
-    advances their recorders every `TICK_S` while any is live."""
+    advances their recorders every `TICK_S` while any is live and, every `heartbeat_s`, says
+    in the database that their recordings are alive: recordings left `recording` by a process
+    that died mid-call are told by their silence, and the sweep renders what reached disk.
 
-    def __init__(self, conversations: Conversations, intake: Intake) -> None:
+    It also counts each application's legs, to hold it to `max_legs_per_application`."""
+
+    def __init__(
+        self,
+        conversations: Conversations,
+        intake: Intake,
+        max_legs_per_application: int,
+        heartbeat_s: float,
+    ) -> None:
         self.conversations = conversations
         self.intake = intake
+        self.max_legs_per_application = max_legs_per_application
+        self.heartbeat_s = heartbeat_s
         self._calls: dict[str, LiveCall] = {}
+        self._legs: dict[str, int] = {}  # live legs by application
         self._ticker: asyncio.Task[None] | None = None
+        self._beat: asyncio.Task[None] | None = None
+
+    def admit(self, application_id: str) -> None:
+        """Count a new leg of the application, or refuse it one over its limit; every
+        admitted leg is `release`d when it ends."""
+        legs = self._legs.get(application_id, 0)
+        if legs >= self.max_legs_per_application:
+            raise UnavailableError(
+                f"this application has {legs} live legs, its limit "
+                "(live.max_legs_per_application); try again when one ends"
+            )
+        self._legs[application_id] = legs + 1
+
+    def release(self, application_id: str) -> None:
+        legs = self._legs.pop(application_id, 0) - 1
+        if legs > 0:
+            self._legs[application_id] = legs
 
     def call(self, application_id: str, conversation_uuid: str) -> LiveCall:
         call = self._calls.get(conversation_uuid)
@@ -204,6 +236,7 @@ class LiveCalls:
             del self._calls[call.conversation_uuid]
 
     async def _tick(self) -> None:
+        next_beat = time.monotonic()
         while self._calls:
             await asyncio.sleep(TICK_S)
             now = time.time()
@@ -212,3 +245,14 @@ class LiveCalls:
                     call.advance(now)
                 except Exception:
                     log.exception("advancing call %s failed", call.conversation_uuid)
+            if time.monotonic() >= next_beat and (self._beat is None or self._beat.done()):
+                next_beat = time.monotonic() + self.heartbeat_s
+                self._beat = asyncio.get_running_loop().create_task(self._heartbeat())
+
+    async def _heartbeat(self) -> None:
+        """In a thread (the database): the recordings of the calls here are alive."""
+        live = [r.uuid for c in self._calls.values() for r in c.recordings if not r.done]
+        try:
+            await asyncio.to_thread(self.intake.live_beat, live)
+        except Exception:
+            log.exception("the live recordings' heartbeat failed; trying again at the next")

@@ -49,7 +49,9 @@ from transcribe.recording.encoders import RecordingWriter
 from transcribe.recording.layout import beep_tone, channel_for_leg, soft_limit
 from transcribe.recording.silence import SilenceDetector
 
-EndReason = Literal["silence", "key", "timeout", "hangup"]
+# How a recording ended; "restart": its process died during the call and the next one
+# rendered what reached disk (set by the service, never by the engine).
+EndReason = Literal["silence", "key", "timeout", "hangup", "restart"]
 
 FRAME = 320  # 20 ms: the recording advances in whole frames until it ends
 LEG_RATES = (8000, 16000)

@@ -1,5 +1,6 @@
 """How recordings come in: an uploaded recording file to transcribe (`upload`), uploaded
-per-leg files to render (`legs`), or a live call (`start_live`, then `live_ended`).
+per-leg files to render (`legs`), or a live call (`start_live`, then `live_ended`, or
+`live_lost` when its process died during the call).
 
 Bad input is refused before anything is stored; once a method returns, the recording is in
 the database and its next job in the queue, so a crash loses nothing.
@@ -8,6 +9,7 @@ the database and its next job in the queue, so a crash loses nothing.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import soundfile as sf
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from transcribe.audio import load_audio, stream_audio
@@ -27,6 +31,8 @@ from transcribe.recordings.lifecycle import Enqueue, Lifecycle, describe_call
 from transcribe.store.db import Database
 from transcribe.store.models import Recording, new_id
 from transcribe.store.states import FileKind, JobTask, RecordingStatus, TranscriptionStatus
+
+log = logging.getLogger(__name__)
 
 LIVE_WAV = "live.wav"  # a live call's recording while it goes on, in its legs folder
 LEGS_MANIFEST = "legs.json"  # uploaded legs' files and offsets, in the same folder
@@ -97,12 +103,68 @@ class Intake:
         self.enqueue(JobTask.RENDER, recording.uuid)
         return recording
 
-    def start_live(self, application_id: str, conversation_uuid: str, record: RecordAction) -> str:
-        """A recording row for a live call, status `recording` until its file is written."""
+    def start_live(
+        self, application_id: str, conversation_uuid: str, record: RecordAction, started: float
+    ) -> str:
+        """A recording row for a live call that started at `started` (a `time.time()`), status
+        `recording` until its file is written, its process beating for it (`live_beat`)."""
         with self.db.session() as session:
             recording = self._new(session, application_id, conversation_uuid, record)
+            recording.start_time = datetime.fromtimestamp(started, UTC)
+            recording.heartbeat_at = recording.created_at
             session.flush()
             return recording.uuid
+
+    def live_beat(self, recording_uuids: list[str]) -> None:
+        """These live recordings' process is alive (see `Sweeper`, which renders the rest)."""
+        if not recording_uuids:
+            return
+        with self.db.session() as session:
+            session.execute(
+                update(Recording)
+                .where(
+                    Recording.uuid.in_(recording_uuids),
+                    Recording.status == RecordingStatus.RECORDING,
+                )
+                .values(heartbeat_at=self.clock.now())
+            )
+
+    def live_lost(self, recording_uuid: str) -> None:
+        """A live call whose process died mid-call (killed, crashed, its node gone): the call
+        ended there, by a restart, with what reached disk, which the render job now encodes,
+        stores and sends `record` for. The WAV's header was never finished, but its audio
+        runs to the end of the file, and libsndfile reads it so."""
+        wav = self.files.legs_dir(recording_uuid) / LIVE_WAV
+        try:
+            info = sf.info(str(wav))
+            channels, duration = info.channels, info.frames / info.samplerate
+        except (sf.LibsndfileError, RuntimeError):  # nothing reached disk: the render fails
+            channels, duration = None, 0.0
+        with self.db.session() as session:
+            recording = session.get(Recording, recording_uuid)
+            if recording is None:
+                return
+            start = recording.start_time or recording.created_at
+            taken = session.execute(
+                update(Recording)
+                .where(
+                    Recording.uuid == recording_uuid,
+                    Recording.status == RecordingStatus.RECORDING,
+                )
+                .values(
+                    status=RecordingStatus.QUEUED,
+                    channels=channels,
+                    duration=round(duration, 3),
+                    end_reason="restart",
+                    start_time=start,
+                    end_time=start + timedelta(seconds=duration),
+                    heartbeat_at=self.clock.now(),
+                )
+            )
+            if not taken.rowcount:  # type: ignore[attr-defined]
+                return  # another sweeper took it
+        log.warning("live recording %s lost its process mid-call; rendering it", recording_uuid)
+        self.enqueue(JobTask.RENDER, recording_uuid)
 
     def live_path(self, recording_uuid: str) -> Path:
         """Where a live recording's WAV is written during the call: in the recording's own

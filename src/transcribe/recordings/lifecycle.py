@@ -18,7 +18,11 @@ from transcribe.store.db import Database
 from transcribe.store.models import Application, Recording
 from transcribe.store.states import FileKind, JobTask, RecordingStatus, TranscriptionStatus
 from transcribe.urls import Urls
-from transcribe.webhooks.events import record_payload, transcribed_payload
+from transcribe.webhooks.events import (
+    record_failed_payload,
+    record_payload,
+    transcribed_payload,
+)
 from transcribe.webhooks.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -67,13 +71,21 @@ class Lifecycle:
             self.enqueue(JobTask.TRANSCRIBE, recording_uuid)
 
     def render_failed(self, recording_uuid: str, error: str) -> None:
-        """No file could be made; `error` (never a server path) tells the caller why."""
+        """No file could be made: store why and send `record` with `status: "failed"` and
+        `error` (which names no server path), so the caller is not left waiting."""
         self.metrics.jobs.labels(JobTask.RENDER, "failed").inc()
+        delivery: str | None = None
         with self.db.session() as session:
             recording = session.get(Recording, recording_uuid)
             if recording is not None:
                 recording.status = RecordingStatus.FAILED
                 recording.error = error
+                application = session.get(Application, recording.application_id)
+                assert application is not None
+                payload = record_failed_payload(recording, error, self.clock.now())
+                delivery = self.outbox.emit(session, application, recording, "record", payload)
+        if delivery:
+            self.enqueue(JobTask.DELIVER, delivery)
         self.files.drop_legs(recording_uuid)
 
     def transcription_finished(

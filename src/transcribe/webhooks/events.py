@@ -32,6 +32,24 @@ def record_payload(recording: Recording, recording_url: str, now: datetime) -> d
     }
 
 
+def record_failed_payload(recording: Recording, error: str, now: datetime) -> dict[str, Any]:
+    """`record` for a recording whose file could not be made: the fields that exist, with
+    `status: "failed"` and the `error` (never a server path)."""
+    payload: dict[str, Any] = {}
+    if recording.start_time:
+        payload["start_time"] = iso(recording.start_time)
+    payload["recording_uuid"] = recording.uuid
+    if recording.end_time:
+        payload["end_time"] = iso(recording.end_time)
+    payload.update(
+        conversation_uuid=recording.conversation_uuid,
+        timestamp=iso(now),
+        status="failed",
+        error=error,
+    )
+    return payload
+
+
 def transcribed_payload(
     recording: Recording, transcription_url: str | None, error: str | None
 ) -> dict[str, Any]:

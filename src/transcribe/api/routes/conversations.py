@@ -13,6 +13,7 @@ from prometheus_client import Histogram
 from starlette.websockets import WebSocketDisconnect
 
 from transcribe.api.deps import CurrentApp, ServiceDep, authenticate, bearer
+from transcribe.api.errors import close_code_of
 from transcribe.api.schemas import ConversationIn
 from transcribe.errors import TranscribeError
 from transcribe.limits import MAX_TOKEN_CHARS
@@ -21,6 +22,7 @@ from transcribe.live.framing import (
     MALFORMED,
     POLICY,
     LegClosed,
+    Pace,
     check_audio,
     connected_rate,
     parse_event,
@@ -49,25 +51,24 @@ async def leg_socket(
 ) -> None:
     service: Service = websocket.app.state.service
     calls: LiveCalls = websocket.app.state.calls
+    limits = service.settings.live
     await websocket.accept()
+    app_id: str | None = None
     call: LiveCall | None = None
     leg_id = str(uuid.uuid4())
     try:
         try:
             raw = token if token else bearer(websocket.headers.get("authorization"))
-            app_id = await authenticate(service.tokens, raw)
-            await asyncio.to_thread(service.conversations.actions, app_id, conversation_uuid)
-            first = await websocket.receive()
-            if first["type"] == "websocket.disconnect":
-                raise WebSocketDisconnect(first.get("code", 1000))
-            rate = connected_rate(first.get("text"))
+            app_id = await _admit(service, calls, raw, conversation_uuid)
+            rate = await _connected(websocket, limits.first_frame_timeout_s)
             call = calls.call(app_id, conversation_uuid)
             await call.join(leg_id, rate)
         except TranscribeError as exc:
-            raise LegClosed(POLICY, exc.message) from exc
+            raise LegClosed(close_code_of(exc), exc.message) from exc
         service.metrics.live_legs.inc()
         try:
-            await _stream(websocket, call, leg_id, rate, service.metrics.leg_lag)
+            pace = Pace(rate, limits.max_ahead_s, time.time())
+            await _stream(websocket, call, leg_id, pace, service.metrics.leg_lag)
         finally:
             service.metrics.live_legs.dec()
     except LegClosed as closed:
@@ -78,18 +79,51 @@ async def leg_socket(
         if call is not None:
             await call.leave(leg_id)
             calls.forget(call)
+        if app_id is not None:
+            calls.release(app_id)
+
+
+async def _admit(service: Service, calls: LiveCalls, token: str, conversation_uuid: str) -> str:
+    """The leg's application, once it may join: its token is good, the conversation is its
+    own and open, the disk is above its floor and the application below its limit of legs
+    (counted from here on: `LiveCalls.release` when the leg ends)."""
+    app_id = await authenticate(service.tokens, token)
+
+    def check() -> None:  # the database and the disk, in a thread
+        service.conversations.actions(app_id, conversation_uuid)
+        service.disk.check()
+
+    await asyncio.to_thread(check)
+    calls.admit(app_id)
+    return app_id
+
+
+async def _connected(websocket: WebSocket, timeout_s: float) -> int:
+    """The sample rate of the first frame, `websocket:connected`, due within `timeout_s`."""
+    try:
+        first = await asyncio.wait_for(websocket.receive(), timeout_s)
+    except TimeoutError:
+        raise LegClosed(
+            POLICY,
+            f"no websocket:connected frame within {timeout_s:g} s (live.first_frame_timeout_s)",
+        ) from None
+    if first["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(first.get("code", 1000))
+    return connected_rate(first.get("text"))
 
 
 async def _stream(
-    websocket: WebSocket, call: LiveCall, leg_id: str, rate: int, lag: Histogram
+    websocket: WebSocket, call: LiveCall, leg_id: str, pace: Pace, lag: Histogram
 ) -> None:
-    """Receive until the leg hangs up, handing audio over in batches of about BATCH_S.
+    """Receive until the leg hangs up, handing audio over in batches of about BATCH_S; a
+    leg that runs ahead of real time is closed before that audio is written (`Pace`).
 
     Each hand-over observes how far behind real time it is: the time now against when the
     batch's last sample was due, counting from the leg's first frame at real-time pace.
     """
     batch = bytearray()
-    batch_bytes = int(rate * 2 * BATCH_S)
+    bytes_per_s = pace.bytes_per_s
+    batch_bytes = int(bytes_per_s * BATCH_S)
     first_arrival = 0.0
     started: float | None = None
     received = 0
@@ -98,7 +132,7 @@ async def _stream(
         call.write(leg_id, bytes(batch), first_arrival)
         batch.clear()
         assert started is not None
-        lag.observe(max(0.0, time.time() - (started + received / (2 * rate))))
+        lag.observe(max(0.0, time.time() - (started + received / bytes_per_s)))
 
     while True:
         message = await websocket.receive()
@@ -107,8 +141,10 @@ async def _stream(
         data = message.get("bytes")
         if data is not None:
             check_audio(data)
+            now = time.time()
+            pace.take(len(data), now)
             if not batch:
-                first_arrival = time.time()
+                first_arrival = now
             if started is None:
                 started = first_arrival
             batch += data

@@ -65,6 +65,7 @@ async def render_recording(
 
     `record` (webhook) follows when the file is written, then `transcribed` if asked for."""
     check_length(request, service)
+    await run_in_threadpool(service.disk.check)
     action = parse_record(_json_field(record, "record"))
     offsets = offset_ms or [0] * len(leg)
     if len(offsets) != len(leg):
@@ -114,6 +115,7 @@ async def transcribe_recording(
 
     The options follow the same rules as an NCCO's `record.transcription`."""
     check_length(request, service)
+    await run_in_threadpool(service.disk.check)
     options = parse_transcription(
         {"language": language, "eventUrl": eventUrl, "eventMethod": eventMethod}
     )
