@@ -31,6 +31,8 @@ router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 CONTENT_TYPE = re.compile(r"^audio/l16;\s*rate=(8000|16000)$", re.IGNORECASE)
 # WebSocket close codes: 1003 data we do not take, 1007 malformed data, 1008 not allowed.
 UNSUPPORTED, MALFORMED, POLICY = 1003, 1007, 1008
+# A leg sends websocket:connected as soon as its socket opens; until then later legs wait.
+CONNECTED_TIMEOUT_S = 10.0
 
 
 class ConversationIn(BaseModel):
@@ -71,21 +73,24 @@ async def leg_socket(
 ) -> None:
     service: Service = websocket.app.state.service
     calls: LiveCalls = websocket.app.state.calls
-    await websocket.accept()
     call: LiveCall | None = None
     leg_id = str(uuid.uuid4())
     try:
-        try:
-            raw: str = token if token else bearer(websocket.headers.get("authorization"))
-            app_id = service.tokens.cached(raw)
-            if app_id is None:
-                app_id = await asyncio.to_thread(service.tokens.verify, raw)
-            await asyncio.to_thread(service.conversation_actions, app_id, conversation_uuid)
-            rate = _connected_rate(await websocket.receive())
-            call = calls.call(app_id, conversation_uuid)
-            await call.join(leg_id, rate)
-        except TranscribeError as exc:
-            raise LegClosed(POLICY, exc.message) from exc
+        # Legs take channels in the order they connected, not the order they get through
+        # the awaits below: the admission is entered before the first of them.
+        async with calls.admission(conversation_uuid):
+            await websocket.accept()
+            try:
+                raw: str = token if token else bearer(websocket.headers.get("authorization"))
+                app_id = service.tokens.cached(raw)
+                if app_id is None:
+                    app_id = await asyncio.to_thread(service.tokens.verify, raw)
+                await asyncio.to_thread(service.conversation_actions, app_id, conversation_uuid)
+                rate = _connected_rate(await _first_frame(websocket))
+                call = calls.call(app_id, conversation_uuid)
+                await call.join(leg_id, rate)
+            except TranscribeError as exc:
+                raise LegClosed(POLICY, exc.message) from exc
         service.metrics.live_legs.inc()
         try:
             await _stream(websocket, call, leg_id, rate, service.metrics.leg_lag)
@@ -99,6 +104,17 @@ async def leg_socket(
         if call is not None:
             await call.leave(leg_id)
             calls.forget(call)
+
+
+async def _first_frame(websocket: WebSocket) -> MutableMapping[str, Any]:
+    """The leg's first frame; a leg that sends none soon is closed, as it holds back the
+    legs that connected after it."""
+    try:
+        return await asyncio.wait_for(websocket.receive(), CONNECTED_TIMEOUT_S)
+    except TimeoutError:
+        raise LegClosed(
+            POLICY, f"no websocket:connected event within {CONNECTED_TIMEOUT_S:g} s"
+        ) from None
 
 
 def _connected_rate(message: MutableMapping[str, Any]) -> int:
