@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 import srt
@@ -25,7 +26,13 @@ from transcribe.client import (
 )
 
 from calls import TwoLegCall, clips_call, dialogue_call
-from live import KeyPair, LiveApi, Receiver
+from live import (
+    KeyPair,
+    LiveApi,
+    Receiver,
+    open_leg,
+    stream,
+)
 from speech import Clip
 
 LABELS = ["Caller", "Agent"]
@@ -142,11 +149,49 @@ def test_subtitles_parse_back_with_channel_labels(session: Session) -> None:
     assert len(lines) == len(sentences) and lines[0].split("] ", 1)[1].startswith("Caller: ")
 
 
-def test_recordings_lists_every_page(session: Session) -> None:
+def test_recordings_lists_every_page_and_filters_by_status(session: Session) -> None:
+    done = {v.recording_uuid for v in session.calls.values()}
     listed = [r.recording_uuid for r in session.client.recordings(page_size=1)]
     assert len(listed) == len(set(listed))
-    assert {v.recording_uuid for v in session.calls.values()} <= set(listed)
-    assert all(r.status == "ready" for r in session.client.recordings(status="ready"))
+    assert done <= set(listed)
+
+    # A call in progress, so that one recording is not ready: `recording` until it hangs up.
+    # Its `record` event goes to a receiver of its own, not to the session's.
+    own = Receiver().start()
+    token = session.client.token
+    with session.api.client(token) as http:
+        ncco = [{"action": "record", "format": "wav", "eventUrl": [own.url]}]
+        created = http.post("/v1/conversations", json={"ncco": ncco})
+        assert created.status_code == 201, created.text
+    conversation = created.json()["conversation_uuid"]
+    leg = open_leg(created.json()["legs_url"], token)
+    try:
+        stream(leg, np.zeros(8000, np.float32))
+        live: list[RecordingView] = []
+        deadline = time.monotonic() + 30
+        while not live:
+            assert time.monotonic() < deadline, "the live call's recording never appeared"
+            time.sleep(0.05)
+            live = list(session.client.recordings(conversation_uuid=conversation))
+        (call,) = live
+        assert call.status == "recording"
+
+        ready = _statuses(session.client, "ready")
+        assert set(ready.values()) == {"ready"} and done <= set(ready), ready
+        assert call.recording_uuid not in ready
+        assert _statuses(session.client, "recording") == {call.recording_uuid: "recording"}
+        leg.close()
+        # Hung up: the recording is stored and its `record` event sent before the test ends.
+        (event,) = own.wait_for(1, timeout=60)
+        assert event.json()["recording_uuid"] == call.recording_uuid
+    finally:
+        leg.close()
+        own.stop()
+
+
+def _statuses(client: Client, status: str) -> dict[str, str]:
+    """recording_uuid -> status of every recording listed with the `status` filter."""
+    return {r.recording_uuid: r.status for r in client.recordings(status=status, page_size=1)}
 
 
 def test_saved_document_loads_back_the_same(session: Session, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from websockets.sync.client import connect
 
 from recordings import mp3_frames
 from transcribe.auth import verify_webhook
+from transcribe.service import Service
 
 from live import (
     KeyPair,
@@ -137,6 +138,39 @@ def test_a_live_call_is_stored_in_its_format_before_record_is_sent(
     while folder.exists():
         assert time.monotonic() < deadline, list(folder.iterdir())
         time.sleep(0.05)
+
+
+def test_legs_take_channels_in_the_order_they_connected(
+    api: LiveApi, keys: KeyPair, receiver: Receiver, clips: dict[str, Clip],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The first leg to connect is the caller (left) even when it is the slower to be let in,
+    as it is when the thread that reads its conversation waits for a busy core."""
+    service: Service = api.server.config.app.state.service
+    lookup = service.conversations.actions
+    slowed: list[str] = []
+
+    def slow_for_the_first_leg(application_id: str, conversation_uuid: str) -> object:
+        if not slowed:
+            slowed.append(conversation_uuid)
+            time.sleep(0.5)
+        return lookup(application_id, conversation_uuid)
+
+    monkeypatch.setattr(service.conversations, "actions", slow_for_the_first_leg)
+    app = api.register(keys)
+    token = token_for(app["id"], keys)
+    record = {"action": "record", "split": "conversation", "format": "wav"}
+    created = create(api, token, [{**record, "eventUrl": [receiver.url]}])
+    caller, callee = clips["goforward.wav"].samples, clips["cards_005.wav"].samples
+    two_legs(created["legs_url"], token, caller, callee)
+
+    (event,) = receiver.wait_for(1)
+    assert slowed == [created["conversation_uuid"]]
+    with api.client(token) as client:
+        audio = client.get(event.json()["recording_url"])
+    samples, _ = sf.read(io.BytesIO(audio.content), dtype="float32", always_2d=True)
+    assert find_offset(samples[:, 0], caller)[1] > 0.5, "the caller is not on the left"
+    assert find_offset(samples[:, 1], callee)[1] > 0.5, "the callee is not on the right"
 
 
 def test_end_on_key_from_a_dtmf_event_and_from_an_in_band_tone(

@@ -5,8 +5,11 @@ from __future__ import annotations
 import io
 import random
 import time
+from datetime import datetime
+from typing import Any
 from urllib.parse import parse_qsl
 
+import httpx
 import soundfile as sf
 
 from transcribe.auth import verify_webhook
@@ -39,6 +42,19 @@ def _upload(api: LiveApi, token: str, clip: Clip, **fields: str) -> str:
         return str(response.json()["recording_uuid"])
 
 
+def _settled(client: httpx.Client, recording_uuid: str, timeout: float = 30) -> dict[str, Any]:
+    """The recording's one delivery, once it is no longer pending."""
+    deadline = time.monotonic() + timeout
+    while True:
+        (delivery,) = client.get(
+            "/v1/webhooks/deliveries", params={"recording_uuid": recording_uuid}
+        ).json()
+        if delivery["status"] != "pending":
+            return dict(delivery)
+        assert time.monotonic() < deadline, f"still pending after {timeout} s: {delivery}"
+        time.sleep(0.05)
+
+
 def test_503_twice_then_200_is_three_attempts_with_growing_gaps(
     api: LiveApi, receiver: Receiver, clips: dict[str, Clip]
 ) -> None:
@@ -57,9 +73,8 @@ def test_503_twice_then_200_is_three_attempts_with_growing_gaps(
     assert gap2 > gap1 > 0.7, (gap1, gap2)
 
     with api.client(token) as client:
-        (delivery,) = client.get(
-            "/v1/webhooks/deliveries", params={"recording_uuid": recording_uuid}
-        ).json()
+        # The receiver sees the third request before the service has recorded its answer.
+        delivery = _settled(client, recording_uuid)
         assert delivery["status"] == "delivered" and delivery["event"] == "transcribed"
         assert [a["status_code"] for a in delivery["attempts"]] == [503, 503, 200]
 
@@ -78,13 +93,7 @@ def test_a_4xx_answer_is_final(api: LiveApi, receiver: Receiver, clips: dict[str
     recording_uuid = _upload(api, token, clips["cards_002.wav"], eventUrl=receiver.url)
     receiver.wait_for(1)
     with api.client(token) as client:
-        for _ in range(100):
-            (delivery,) = client.get(
-                "/v1/webhooks/deliveries", params={"recording_uuid": recording_uuid}
-            ).json()
-            if delivery["status"] != "pending":
-                break
-            time.sleep(0.05)
+        delivery = _settled(client, recording_uuid)
         assert delivery["status"] == "failed" and len(delivery["attempts"]) == 1
     assert len(receiver.requests) == 1
 
@@ -112,17 +121,30 @@ def test_an_unreachable_receiver_is_retried(api: LiveApi, clips: dict[str, Clip]
     token = token_for(app["id"], keys)
     dead = f"http://127.0.0.1:{free_port()}/nobody"
     recording_uuid = _upload(api, token, clips["cards_004.wav"], eventUrl=dead)
+    deliveries: list[dict[str, Any]] = []
     with api.client(token) as client:
-        for _ in range(400):
+        deadline = time.monotonic() + 120  # the transcription comes first, then 1 s of backoff
+        while not (deliveries and len(deliveries[0]["attempts"]) >= 2):
+            assert time.monotonic() < deadline, f"no second attempt in 120 s: {deliveries}"
+            time.sleep(0.05)
             deliveries = client.get(
                 "/v1/webhooks/deliveries", params={"recording_uuid": recording_uuid}
             ).json()
-            if deliveries and len(deliveries[0]["attempts"]) >= 2:
-                break
-            time.sleep(0.05)
-        (delivery,) = deliveries
-        assert delivery["status"] == "pending" and delivery["next_attempt_at"]
-        assert all(a["status_code"] is None and a["error"] for a in delivery["attempts"])
+    (delivery,) = deliveries
+    assert delivery["event"] == "transcribed" and delivery["url"] == dead
+    # Refused connections are recorded as errors and keep the delivery pending, with a
+    # retry scheduled after the latest attempt.
+    attempts = delivery["attempts"]
+    assert all(a["status_code"] is None and a["error"] for a in attempts), attempts
+    assert delivery["status"] == "pending", delivery
+    at = [_instant(a["at"]) for a in attempts]
+    assert delivery["next_attempt_at"] and _instant(delivery["next_attempt_at"]) > at[-1]
+    # The second attempt came after the first backoff (0.75-1.25 s with a 1 s base).
+    assert (at[1] - at[0]).total_seconds() > 0.7, at
+
+
+def _instant(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
 def test_backoff_grows_and_is_capped() -> None:

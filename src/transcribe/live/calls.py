@@ -24,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from transcribe.audio import SAMPLE_RATE
@@ -182,6 +183,12 @@ def _conversation_record(action: ConversationAction) -> RecordAction:
     return RecordAction.model_validate(options)
 
 
+@dataclass
+class _Admission:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    legs: int = 0  # legs of the conversation between arriving and joining (or giving up)
+
+
 class LiveCalls:
     """The calls with legs connected to this process, by conversation, and one ticker that
     advances their recorders every `TICK_S` while any is live and, every `heartbeat_s`, says
@@ -203,6 +210,7 @@ class LiveCalls:
         self.heartbeat_s = heartbeat_s
         self._calls: dict[str, LiveCall] = {}
         self._legs: dict[str, int] = {}  # live legs by application
+        self._admissions: dict[str, _Admission] = {}
         self._ticker: asyncio.Task[None] | None = None
         self._beat: asyncio.Task[None] | None = None
 
@@ -221,6 +229,27 @@ class LiveCalls:
         legs = self._legs.pop(application_id, 0) - 1
         if legs > 0:
             self._legs[application_id] = legs
+
+    @asynccontextmanager
+    async def admission(self, conversation_uuid: str) -> AsyncIterator[None]:
+        """Admit the legs of a conversation one at a time, in the order they arrived.
+
+        A leg's channel is its place in the join order, and before it joins a leg awaits
+        threads (its token checked, the conversation read) that take longer under load;
+        without this a leg that connected second could join first and take the caller's
+        channel. Enter it before the leg's first await; leave it once the leg has joined.
+        The lock is first come, first served."""
+        admission = self._admissions.get(conversation_uuid)
+        if admission is None:
+            admission = self._admissions[conversation_uuid] = _Admission()
+        admission.legs += 1
+        try:
+            async with admission.lock:
+                yield
+        finally:
+            admission.legs -= 1
+            if not admission.legs:
+                del self._admissions[conversation_uuid]
 
     def call(self, application_id: str, conversation_uuid: str) -> LiveCall:
         call = self._calls.get(conversation_uuid)

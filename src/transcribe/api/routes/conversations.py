@@ -52,19 +52,22 @@ async def leg_socket(
     service: Service = websocket.app.state.service
     calls: LiveCalls = websocket.app.state.calls
     limits = service.settings.live
-    await websocket.accept()
     app_id: str | None = None
     call: LiveCall | None = None
     leg_id = str(uuid.uuid4())
     try:
-        try:
-            raw = token if token else bearer(websocket.headers.get("authorization"))
-            app_id = await _admit(service, calls, raw, conversation_uuid)
-            rate = await _connected(websocket, limits.first_frame_timeout_s)
-            call = calls.call(app_id, conversation_uuid)
-            await call.join(leg_id, rate)
-        except TranscribeError as exc:
-            raise LegClosed(close_code_of(exc), exc.message) from exc
+        # Legs take channels in the order they connected, not the order they get through
+        # the awaits below: the admission is entered before the first of them.
+        async with calls.admission(conversation_uuid):
+            await websocket.accept()
+            try:
+                raw = token if token else bearer(websocket.headers.get("authorization"))
+                app_id = await _admit(service, calls, raw, conversation_uuid)
+                rate = await _connected(websocket, limits.first_frame_timeout_s)
+                call = calls.call(app_id, conversation_uuid)
+                await call.join(leg_id, rate)
+            except TranscribeError as exc:
+                raise LegClosed(close_code_of(exc), exc.message) from exc
         service.metrics.live_legs.inc()
         try:
             pace = Pace(rate, limits.max_ahead_s, time.time())
