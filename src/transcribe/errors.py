@@ -63,3 +63,7 @@ class ConflictError(TranscribeError):
 
 class PayloadTooLargeError(TranscribeError):
     """An upload is over the configured size limit."""
+
+
+class HeaderTooLargeError(TranscribeError):
+    """A request header is over its size limit; refused before anything reads its value."""
