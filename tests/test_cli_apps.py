@@ -53,3 +53,33 @@ def test_cli_errors_are_one_line(tmp_path: Path, run_cli: Command) -> None:
     assert missing.returncode == 2 and "cannot read the private key" in missing.stderr
     for result in (bad_key, missing):
         assert "Traceback" not in result.stderr
+
+
+def test_token_refuses_a_ttl_that_is_not_a_positive_number_of_seconds(
+    tmp_path: Path, run_cli: Command
+) -> None:
+    (tmp_path / "private.pem").write_text(new_keypair().private_pem)
+    env = {"TRANSCRIBE__DATA_DIR": str(tmp_path / "d")}
+    base = ("token", "--application-id", "x", "--private-key", tmp_path / "private.pem")
+    for ttl, says in [
+        ("0", "at least 1 second"),
+        ("-5", "at least 1 second"),
+        ("1.5", "whole number of seconds"),
+        ("86401", "over 86400 s (TRANSCRIBE__MAX_TOKEN_LIFETIME_S)"),
+    ]:
+        refused = run_cli(*base, f"--ttl={ttl}", env=env)
+        assert refused.returncode == 2 and says in refused.stderr, (ttl, refused.stderr)
+        assert refused.stdout == "" and "Traceback" not in refused.stderr
+    assert run_cli(*base, "--ttl=86400", env=env).returncode == 0
+
+
+def test_token_given_a_public_key_says_so(tmp_path: Path, run_cli: Command) -> None:
+    (tmp_path / "public.pem").write_text(new_keypair().public_pem)
+    refused = run_cli(
+        "token", "--application-id", "x", "--private-key", tmp_path / "public.pem",
+        env={"TRANSCRIBE__DATA_DIR": str(tmp_path / "d")},
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    assert f"{tmp_path / 'public.pem'}: this is a public key" in refused.stderr
+    assert "private key" in refused.stderr and "Traceback" not in refused.stderr
+    assert refused.stdout == ""

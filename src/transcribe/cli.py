@@ -175,8 +175,27 @@ def _add_auth_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     )
     token.add_argument("--application-id", required=True)
     token.add_argument("--private-key", required=True, type=Path, help="PEM RSA private key")
-    token.add_argument("--ttl", type=int, default=900, help="seconds until it expires (900)")
+    token.add_argument(
+        "--ttl",
+        type=_seconds,
+        default=900,
+        help="seconds until it expires (900); the service refuses tokens living longer than "
+        "TRANSCRIBE__MAX_TOKEN_LIFETIME_S (a day)",
+    )
     token.set_defaults(handler=cmd_token)
+
+
+def _seconds(text: str) -> int:
+    """`--ttl`: whole seconds, at least 1 (a token that has expired already is of no use)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of seconds, not {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 second, not {value}")
+    return value
 
 
 def _add_record_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -328,11 +347,17 @@ def cmd_app_create(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     from transcribe.auth import mint_application_token
 
+    if args.ttl > settings.max_token_lifetime_s:
+        raise TranscribeError(
+            f"--ttl {args.ttl}: the service refuses tokens living over "
+            f"{settings.max_token_lifetime_s:.0f} s (TRANSCRIBE__MAX_TOKEN_LIFETIME_S)"
+        )
     private_key = _read_text(args.private_key, "private key")
     try:
-        print(mint_application_token(args.application_id, private_key, ttl_s=args.ttl))
-    except (ValueError, TypeError) as exc:
-        raise TranscribeError(f"{args.private_key}: not a PEM RSA private key ({exc})") from exc
+        token = mint_application_token(args.application_id, private_key, ttl_s=args.ttl)
+    except TranscribeError as exc:
+        raise TranscribeError(f"{args.private_key}: {exc.message}") from exc
+    print(token)
     return 0
 
 

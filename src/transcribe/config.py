@@ -147,6 +147,18 @@ class Settings(BaseSettings):
     admin_token: str = Field(
         default="", description="Bearer token for POST /v1/applications; empty disables it."
     )
+    max_token_lifetime_s: float = Field(
+        default=24 * 3600,
+        gt=0,
+        description="Longest life (exp - iat) of an application's token; a longer one is "
+        "refused with 401, so a leaked token is good for a day at most.",
+    )
+    token_leeway_s: float = Field(
+        default=30,
+        ge=0,
+        le=3600,
+        description="Clock skew forgiven when checking a token's exp, nbf and iat.",
+    )
     retention_days: float = Field(default=30, gt=0)
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
     min_free_disk_bytes: int = Field(

@@ -75,3 +75,7 @@ class UnavailableError(TranscribeError):
     ) -> None:
         super().__init__(message, field=field)
         self.retry_after_s = retry_after_s
+
+
+class HeaderTooLargeError(TranscribeError):
+    """A request header is over its size limit; refused before anything reads its value."""

@@ -48,7 +48,11 @@ class Service:
         self.engines = engines = Engines(settings, metrics)
 
         self.applications = Applications(db, clock)
-        self.tokens = TokenVerifier(self.applications.public_key_for)
+        self.tokens = TokenVerifier(
+            self.applications.public_key_for,
+            leeway_s=settings.token_leeway_s,
+            max_lifetime_s=settings.max_token_lifetime_s,
+        )
         self.outbox = outbox = Outbox(
             db, clock, settings.webhooks, metrics, lambda d: jobs.enqueue(JobTask.DELIVER, d)
         )

@@ -11,7 +11,8 @@ from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 
 from transcribe.auth import TokenVerifier
-from transcribe.errors import AuthError
+from transcribe.errors import AuthError, HeaderTooLargeError
+from transcribe.limits import MAX_TOKEN_CHARS
 from transcribe.service import Service
 
 
@@ -25,9 +26,16 @@ ServiceDep = Annotated[Service, Depends(get_service)]
 
 
 def bearer(authorization: str | None) -> str:
-    """The token of an `Authorization: Bearer <JWT>` header."""
+    """The token of an `Authorization: Bearer <JWT>` header. A header over MAX_TOKEN_CHARS
+    is refused (431) before anything parses it: no real token comes near that size."""
     if not authorization:
         raise AuthError("an Authorization: Bearer <JWT> header is required")
+    if len(authorization) > MAX_TOKEN_CHARS:
+        raise HeaderTooLargeError(
+            f"the Authorization header is {len(authorization)} characters; "
+            f"the limit is {MAX_TOKEN_CHARS}",
+            field="Authorization",
+        )
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthError("the Authorization header must be 'Bearer <JWT>'")

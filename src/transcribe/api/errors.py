@@ -27,6 +27,7 @@ STATUS: list[tuple[type[errors.TranscribeError], int]] = [
     (errors.ConflictError, 409),
     (errors.PayloadTooLargeError, 413),
     (errors.UnsupportedAudioError, 415),
+    (errors.HeaderTooLargeError, 431),
     (errors.InvalidAudioError, 422),
     (errors.UnsupportedLanguageError, 422),
     (errors.InvalidRequestError, 422),
@@ -45,6 +46,7 @@ TITLES = {
     415: "Unsupported media type",
     416: "Range not satisfiable",
     422: "Invalid parameters",
+    431: "Request header fields too large",
     500: "Internal error",
     503: "Service unavailable",
 }

@@ -12,6 +12,7 @@ from transcribe.errors import InvalidRequestError
 from transcribe.recordings.files import RecordingFiles
 from transcribe.store.access import owned
 from transcribe.store.db import Database
+from transcribe.store.files import parse_uuid
 from transcribe.store.models import Recording
 from transcribe.store.states import RecordingStatus, TranscriptionStatus
 from transcribe.urls import Urls
@@ -106,8 +107,15 @@ def _encode_cursor(created_at: datetime, uuid: str) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The (created_at, uuid) that `_encode_cursor` wrote. Anything else is the caller's
+    mistake: a stamp that is no time (`nan`, `inf`, `1e308`) or a uuid that is none."""
+    stamp, _, after = cursor.partition("_")
+    created: datetime | None
     try:
-        stamp, uuid = cursor.split("_", 1)
-        return datetime.fromtimestamp(float(stamp), UTC), uuid
-    except ValueError as exc:
-        raise InvalidRequestError("cursor is not one this API returned", field="cursor") from exc
+        created = datetime.fromtimestamp(float(stamp), UTC)
+    except (ValueError, OverflowError, OSError):
+        created = None
+    uuid = parse_uuid(after)
+    if created is None or uuid is None:
+        raise InvalidRequestError("cursor is not one this API returned", field="cursor")
+    return created, uuid

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Annotated, Literal
@@ -24,6 +25,8 @@ from transcribe.views import Accepted
 
 router = APIRouter(prefix="/v1", tags=["uploads"])
 
+_EXTENSION = re.compile(r"\.[a-z0-9]{1,7}")
+
 
 def check_length(request: Request, service: Service) -> None:
     length = request.headers.get("content-length")
@@ -34,9 +37,12 @@ def check_length(request: Request, service: Service) -> None:
 
 
 def save_upload(upload: UploadFile, service: Service, field: str) -> Path:
-    """Copy an uploaded part to a temp file next to the store, enforcing the size limit."""
-    suffix = Path(upload.filename or "").suffix.lower()[:8]
-    target = service.files.tmp_path(suffix if suffix.isascii() else "")
+    """Copy an uploaded part to a temp file next to the store, enforcing the size limit.
+
+    The client's file name is kept only for an extension like `.wav` (a hint to the
+    decoder); anything else in it (a NUL, a slash, bytes that are not text) is dropped."""
+    suffix = Path(upload.filename or "").suffix.lower()
+    target = service.files.tmp_path(suffix if _EXTENSION.fullmatch(suffix) else "")
     with target.open("wb") as out:
         shutil.copyfileobj(upload.file, out, 1 << 20)
     if target.stat().st_size > service.settings.max_upload_bytes:
@@ -56,7 +62,9 @@ async def render_recording(
     record: Annotated[
         str, Form(description="The record action as JSON text", max_length=MAX_JSON_FIELD_CHARS)
     ],
-    leg: Annotated[list[UploadFile], File(description="One audio file per leg, in join order")],
+    leg: Annotated[
+        list[UploadFile], File(description="One audio file per leg, in join order", min_length=1)
+    ],
     offset_ms: Annotated[
         list[int] | None, Form(description="Each leg's start in ms, same order")
     ] = None,
@@ -97,6 +105,8 @@ def _json_field(text: str, field: str) -> object:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidRequestError(f"{field} is not valid JSON: {exc.msg}", field=field) from exc
+    except RecursionError as exc:  # `[[[[...` past Python's recursion limit
+        raise InvalidRequestError(f"{field} is nested too deeply", field=field) from exc
 
 
 @router.post("/transcriptions", status_code=202)
