@@ -27,3 +27,9 @@ FILE_CACHE_ENTRIES = 512
 TOKEN_CACHE_ENTRIES = 10_000
 # The `token` query parameter of a leg's WebSocket, and the Authorization header.
 MAX_TOKEN_CHARS = 8192
+# Of a webhook receiver's answer only the status matters: this much of its body is read, then
+# the connection is closed.
+MAX_WEBHOOK_RESPONSE_BYTES = 64 * 1024
+# A webhook whose host already has `max_per_host` attempts in flight waits this long, then is
+# picked up again by the sweeper.
+HOST_BUSY_WAIT_S = 1.0

@@ -131,7 +131,7 @@ class Delivery(Base):
     url: Mapped[str] = mapped_column(Text)
     method: Mapped[str] = mapped_column(String(8))
     payload: Mapped[dict[str, Any]] = mapped_column()
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|delivered|failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # DeliveryStatus
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
