@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
+import socketserver
 import threading
 import time
 from collections.abc import Iterator
@@ -11,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -56,13 +58,19 @@ def free_port() -> int:
 
 
 def service_settings(data_dir: Path, port: int, **overrides: Any) -> Settings:
-    """Settings for a test service: fast retries and sweeps, an admin token, loopback URLs."""
+    """Settings for a test service: fast retries and sweeps, an admin token, loopback URLs,
+    and webhooks allowed to reach the receivers on loopback (no blocked networks)."""
     values: dict[str, Any] = {
         "data_dir": data_dir,
         "public_url": f"http://127.0.0.1:{port}",
         "admin_token": "test-admin-token",
         "asr": {"device": "cpu", "workers": 1},
-        "webhooks": {"backoff_base_s": 0.4, "sweep_interval_s": 0.1, "timeout_s": 5},
+        "webhooks": {
+            "backoff_base_s": 0.4,
+            "sweep_interval_s": 0.1,
+            "timeout_s": 5,
+            "blocked_networks": [],
+        },
         "jobs": {"heartbeat_s": 0.3, "stale_after_s": 3, "consumer_threads": 2},
     }
     for key, value in overrides.items():
@@ -199,6 +207,88 @@ class Receiver:
                     return list(self.requests)
             time.sleep(0.05)
         raise AssertionError(f"expected {count} webhook requests, got {len(self.requests)}")
+
+
+class BadReceiver:
+    """A webhook receiver that answers 200 and then misbehaves with the body, on loopback:
+    `huge` streams `size` bytes as fast as the caller reads them; `trickle` sends one byte a
+    second (at most `size`) until the caller hangs up or `stop` is called. It counts the
+    requests it got and the body bytes it managed to send."""
+
+    def __init__(self, mode: Literal["huge", "trickle"], size: int) -> None:
+        self.mode = mode
+        self.size = size
+        self.requests = 0
+        self.sent = 0
+        self.stopped = threading.Event()
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                receiver._serve(self.request)
+
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = int(self._server.server_address[1])
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def url(self, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}/events"
+
+    def wait_for(self, count: int, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while self.requests < count:
+            assert time.monotonic() < deadline, f"expected {count} requests, got {self.requests}"
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _serve(self, connection: socket.socket) -> None:
+        request = b""
+        while b"\r\n\r\n" not in request:
+            chunk = connection.recv(65536)
+            if not chunk:
+                return
+            request += chunk
+        head, _, body = request.partition(b"\r\n\r\n")
+        length = re.search(rb"(?i)content-length: *(\d+)", head)
+        while length and len(body) < int(length.group(1)):
+            body += connection.recv(65536)
+        with self._lock:
+            self.requests += 1
+        try:
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % self.size)
+            if self.mode == "huge":
+                self._stream(connection)
+            else:
+                self._trickle(connection)
+        except OSError:
+            pass  # the caller hung up
+
+    def _stream(self, connection: socket.socket) -> None:
+        chunk = bytes(64 * 1024)
+        while self.sent < self.size and not self.stopped.is_set():
+            connection.sendall(chunk)
+            with self._lock:
+                self.sent += len(chunk)
+
+    def _trickle(self, connection: socket.socket) -> None:
+        connection.settimeout(1.0)
+        for _ in range(self.size):
+            if self.stopped.is_set():
+                return
+            connection.sendall(b"x")
+            with self._lock:
+                self.sent += 1
+            try:
+                if connection.recv(1) == b"":
+                    return  # the caller hung up
+            except TimeoutError:
+                continue
 
 
 FRAME = 320  # 20 ms at 16 kHz

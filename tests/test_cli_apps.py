@@ -83,3 +83,16 @@ def test_token_given_a_public_key_says_so(tmp_path: Path, run_cli: Command) -> N
     assert f"{tmp_path / 'public.pem'}: this is a public key" in refused.stderr
     assert "private key" in refused.stderr and "Traceback" not in refused.stderr
     assert refused.stdout == ""
+
+
+def test_app_create_takes_only_http_event_urls(tmp_path: Path, run_cli: Command) -> None:
+    (tmp_path / "public.pem").write_text(new_keypair().public_pem)
+    env = {"TRANSCRIBE__DATA_DIR": str(tmp_path / "data")}
+    for url in ("file:///etc/passwd", "gopher://127.0.0.1:6379/_FLUSHALL", "not a url"):
+        refused = run_cli(
+            "app", "create", "--name", "x", "--public-key", tmp_path / "public.pem",
+            "--event-url", url, env=env,
+        )  # fmt: skip
+        assert refused.returncode == 2, refused.stdout
+        assert "event_url: must be an http:// or https:// URL" in refused.stderr
+        assert "Traceback" not in refused.stderr and refused.stdout == ""

@@ -164,7 +164,9 @@ def _add_auth_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     create.add_argument(
         "--public-key", required=True, type=Path, help="PEM file with an RSA public key"
     )
-    create.add_argument("--event-url", default=None, help="default URL for record events")
+    create.add_argument(
+        "--event-url", default=None, help="default URL for events (http:// or https://)"
+    )
     create.add_argument("--event-method", choices=("POST", "GET"), default="POST")
     create.set_defaults(handler=cmd_app_create)
 

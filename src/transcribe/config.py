@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Device = Literal["auto", "cpu", "cuda"]
@@ -75,10 +76,30 @@ class AsrSettings(BaseModel):
     )
 
 
-class WebhookSettings(BaseModel):
-    """Delivery of `record` and `transcribed` events: timeouts and the retry schedule."""
+# Never contacted by a webhook unless the operator says otherwise: loopback, link-local (cloud
+# metadata answers at 169.254.169.254), unspecified and multicast, IPv4 and IPv6.
+DEFAULT_BLOCKED_NETWORKS = (
+    "127.0.0.0/8",
+    "::1/128",
+    "169.254.0.0/16",
+    "fe80::/10",
+    "0.0.0.0/8",
+    "::/128",
+    "224.0.0.0/4",
+    "ff00::/8",
+)
 
-    timeout_s: float = Field(default=10.0, gt=0, description="Per attempt.")
+
+class WebhookSettings(BaseModel):
+    """Delivery of `record` and `transcribed` events: timeouts, the retry schedule, and what
+    an attempt may reach."""
+
+    timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="One attempt, all of it: resolving aside, connecting, sending and reading "
+        "the answer must end within this many seconds.",
+    )
     backoff_base_s: float = Field(
         default=5.0, gt=0, description="First retry after about this long; doubles each time."
     )
@@ -88,6 +109,28 @@ class WebhookSettings(BaseModel):
     )
     sweep_interval_s: float = Field(
         default=30.0, gt=0, description="How often due deliveries are picked up again."
+    )
+    blocked_networks: list[IPvAnyNetwork] = Field(
+        default_factory=lambda: [ip_network(n) for n in DEFAULT_BLOCKED_NETWORKS],
+        description="CIDR networks a webhook never reaches: an event URL whose host resolves "
+        "into one is not contacted (the attempt is `blocked`). Checked on every attempt. "
+        "Default: loopback, link-local, unspecified and multicast; add private ranges such as "
+        "10.0.0.0/8 to keep receivers off your own network; [] allows everything (tests, "
+        "local development).",
+    )
+    workers: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Threads that send webhooks, apart from the consumer threads that render "
+        "and transcribe: a slow receiver never holds those.",
+    )
+    max_per_host: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Attempts to one host at the same time, per process; a delivery whose host "
+        "is busy waits a moment and is picked up again.",
     )
 
 

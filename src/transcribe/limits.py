@@ -31,3 +31,9 @@ MAX_TOKEN_CHARS = 8192
 MAX_LEG_FRAME_BYTES = 64 * 1024
 # Retry-After, in seconds, when the disk is below its floor (`min_free_disk_bytes`).
 LOW_DISK_RETRY_AFTER_S = 60
+# Of a webhook receiver's answer only the status matters: this much of its body is read, then
+# the connection is closed.
+MAX_WEBHOOK_RESPONSE_BYTES = 64 * 1024
+# A webhook whose host already has `max_per_host` attempts in flight waits this long, then is
+# picked up again by the sweeper.
+HOST_BUSY_WAIT_S = 1.0

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import (
     AliasChoices,
@@ -29,6 +28,7 @@ from pydantic_core import PydanticCustomError
 from transcribe.document import DEFAULT_LANGUAGE
 from transcribe.errors import InvalidParametersError
 from transcribe.limits import MAX_CHANNELS, MAX_RECORD_SECONDS, MP3_MAX_CHANNELS
+from transcribe.urls import is_http_url
 
 RecordingFormat = Literal["mp3", "wav", "ogg"]
 EndKey = Literal["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"]
@@ -45,8 +45,7 @@ def _one_url(value: object) -> object:
         value = value[0]
     if not isinstance(value, str):
         return value  # the str type check reports it
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not is_http_url(value):
         raise ValueError("must be an http:// or https:// URL")
     return value
 

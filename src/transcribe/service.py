@@ -7,7 +7,7 @@ together. No business rule lives here; each part's package says what it does.
               ├─ recordings (RecordingFiles, Lifecycle, Intake, RecordingQueries)
               ├─ live (Conversations; LiveCalls is built by the API, which holds sockets)
               ├─ engines (Whisper and spaCy, loaded once)
-              └─ jobs (Jobs queue; RenderJob, TranscribeJob, Sweeper)
+              └─ jobs (Jobs: two queues, work and webhooks; RenderJob, TranscribeJob, Sweeper)
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from transcribe.auth import Applications, TokenVerifier
 from transcribe.clock import Clock, SystemClock
 from transcribe.config import Settings
 from transcribe.engines import Engines
-from transcribe.jobs import Jobs, make_huey
+from transcribe.jobs import DELIVERY_QUEUE, Jobs, make_huey
 from transcribe.jobs.leases import Leases
 from transcribe.jobs.render import RenderJob
 from transcribe.jobs.sweep import Sweeper
@@ -42,7 +42,10 @@ class Service:
         self.db = db = Database(settings.sqlalchemy_url)
         migrate(db.engine)
         self.metrics = metrics = Metrics()
-        self.jobs = jobs = Jobs(make_huey(settings.queue_url, settings.data_dir))
+        self.jobs = jobs = Jobs(
+            make_huey(settings.queue_url, settings.data_dir),
+            make_huey(settings.queue_url, settings.data_dir, DELIVERY_QUEUE),
+        )
         metrics.track_queue_depth(jobs.depth)
         self.urls = urls = Urls(settings.public_url)
         self.engines = engines = Engines(settings, metrics)
@@ -80,9 +83,15 @@ class Service:
         self.sweep = Sweeper(db, files, lifecycle, jobs.enqueue, clock, settings.jobs, self.intake)
 
     def start_workers(self) -> None:
-        """The queue's consumer threads and the sweeper, in this process."""
+        """The queues' threads (render and transcribe; webhooks) and the sweeper, in this
+        process."""
         interval = min(self.settings.webhooks.sweep_interval_s, self.settings.jobs.heartbeat_s)
-        self.jobs.start(self.settings.jobs.consumer_threads, self.sweep, interval)
+        self.jobs.start(
+            self.settings.jobs.consumer_threads,
+            self.settings.webhooks.workers,
+            self.sweep,
+            interval,
+        )
 
     def close(self) -> None:
         self.jobs.stop()

@@ -1,9 +1,10 @@
 """The URLs we hand out (`recording_url`, `transcription_url`, `legs_url`), built in one
-place from `Settings.public_url`."""
+place from `Settings.public_url`; and the rules for the event URLs we are given."""
 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit, urlunsplit
 
 
 class Urls:
@@ -17,3 +18,25 @@ class Urls:
     def legs(self, conversation_uuid: str) -> str:
         """Where a conversation's legs open their WebSockets."""
         return f"{re.sub(r'^http', 'ws', self.base)}/v1/conversations/{conversation_uuid}/legs"
+
+
+def is_http_url(value: str) -> bool:
+    """An event URL must be http or https with a host: webhooks speak nothing else, and a
+    `file:` or `gopher:` URL is only ever a way to reach what the caller should not."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises ValueError for a port out of range)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def without_credentials(url: str) -> str:
+    """`url` for a log line: a `user:password@` in it becomes `***@`."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(not a valid URL)"
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))

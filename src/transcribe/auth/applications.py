@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from transcribe.auth.signing import new_signature_secret
 from transcribe.auth.tokens import load_public_key
 from transcribe.clock import Clock, iso
+from transcribe.errors import InvalidParametersError
 from transcribe.store.db import Database
 from transcribe.store.files import parse_uuid
 from transcribe.store.models import Application
+from transcribe.urls import is_http_url
 from transcribe.views import ApplicationView
 
 
@@ -23,6 +25,9 @@ class Applications:
         self, name: str, public_key: str, event_url: str | None, event_method: str
     ) -> ApplicationView:
         load_public_key(public_key)  # refuses what is not an RSA key of 2048 bits or more
+        if event_url is not None and not is_http_url(event_url):
+            # The API's schema refuses it first; `transcribe app create` comes straight here.
+            raise InvalidParametersError([("event_url", "must be an http:// or https:// URL")])
         with self.db.session() as session:
             application = Application(
                 name=name,

@@ -5,6 +5,11 @@ API nodes and GPU workers are separate machines. We run its tasks with our own s
 rather than Huey's consumer, so that it can live inside `transcribe serve` (Huey's consumer
 takes over process signals) and so that both modes share one code path.
 
+Two lanes, each a queue of its own with threads of its own: `deliver` (webhooks: seconds spent
+waiting on other people's servers) apart from `render` and `transcribe` (minutes of CPU or
+GPU), so that no receiver, however slow, keeps a recording from being rendered or
+transcribed, and no long transcription delays a webhook.
+
 The database, not the queue, is the source of truth: a sweeper thread regularly asks the
 service for work that is due (webhook retries, transcriptions whose worker died, expired
 recordings) and enqueues it again. A queue that loses a task therefore delays work; it never
@@ -47,43 +52,63 @@ def run_in_background() -> None:
         pass
 
 
-def make_huey(queue_url: str, data_dir: Path) -> Huey:
+# The queues' names: Redis keys, or the `queue` column of the SQLite file both share.
+WORK_QUEUE = "transcribe"
+DELIVERY_QUEUE = "transcribe-deliveries"
+DELIVERY_TASKS = frozenset({JobTask.DELIVER})
+
+
+def make_huey(queue_url: str, data_dir: Path, name: str = WORK_QUEUE) -> Huey:
     if queue_url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey("transcribe", url=queue_url, results=False)
+        return RedisHuey(name, url=queue_url, results=False)
     if queue_url:
         raise ValueError(f"TRANSCRIBE__QUEUE_URL must be a redis:// URL, not {queue_url!r}")
     data_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("transcribe", filename=str(data_dir / "queue.db"), results=False)
+    return SqliteHuey(name, filename=str(data_dir / "queue.db"), results=False)
 
 
 class Jobs:
-    """Named tasks taking one string argument (a uuid), and the threads that run them.
+    """Named tasks taking one string argument (a uuid), and the threads that run them:
+    `work` takes render and transcribe, `deliveries` takes deliver.
 
     Handlers are registered after construction (`handle`), so that what a handler needs
     can itself be given `enqueue`."""
 
-    def __init__(self, huey: Huey) -> None:
-        self.huey = huey
+    def __init__(self, work: Huey, deliveries: Huey) -> None:
+        self.work = work
+        self.deliveries = deliveries
         self._tasks: dict[JobTask, TaskWrapper] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def handle(self, task: JobTask, handler: Handler) -> None:
-        self._tasks[task] = self.huey.task(name=str(task))(_logged(task, handler))
+        queue = self.deliveries if task in DELIVERY_TASKS else self.work
+        self._tasks[task] = queue.task(name=str(task))(_logged(task, handler))
 
     def enqueue(self, task: JobTask, argument: str) -> None:
         self._tasks[task](argument)
 
     def depth(self) -> int:
-        """Tasks waiting in the queue."""
-        return int(self.huey.pending_count())
+        """Tasks waiting in the queues."""
+        return int(self.work.pending_count()) + int(self.deliveries.pending_count())
 
-    def start(self, consumers: int, sweep: Callable[[], None], sweep_interval_s: float) -> None:
-        """Start `consumers` task threads and one sweeper thread (daemon threads)."""
+    def start(
+        self,
+        consumers: int,
+        senders: int,
+        sweep: Callable[[], None],
+        sweep_interval_s: float,
+    ) -> None:
+        """Start `consumers` threads for render and transcribe, `senders` threads for
+        webhooks, and one sweeper thread (daemon threads)."""
         for i in range(consumers):
-            self._spawn(f"consumer-{i}", self._consume)
+            self._spawn(f"consumer-{i}", lambda: self._consume(self.work))
+        for i in range(senders):
+            self._spawn(f"webhooks-{i}", lambda: self._consume(self.deliveries))
         self._spawn("sweeper", lambda: self._sweep(sweep, sweep_interval_s))
-        log.info("started %d queue consumers and the sweeper", consumers)
+        log.info(
+            "started %d queue consumers, %d webhook senders and the sweeper", consumers, senders
+        )
 
     def stop(self, timeout_s: float = 10.0) -> None:
         self._stop.set()
@@ -96,11 +121,11 @@ class Jobs:
         thread.start()
         self._threads.append(thread)
 
-    def _consume(self) -> None:
+    def _consume(self, queue: Huey) -> None:
         run_in_background()
         while not self._stop.is_set():
             try:
-                task = self.huey.dequeue()
+                task = queue.dequeue()
             except Exception:
                 log.exception("the queue could not be read; retrying")
                 self._stop.wait(1.0)
@@ -108,7 +133,7 @@ class Jobs:
             if task is None:
                 self._stop.wait(0.05)
                 continue
-            self.huey.execute(task)
+            queue.execute(task)
 
     def _sweep(self, sweep: Callable[[], None], interval_s: float) -> None:
         """Sweep at once (what a crash left is taken up as the process starts), then every

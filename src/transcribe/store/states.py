@@ -26,6 +26,7 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"  # not delivered yet; the next attempt is scheduled
     DELIVERED = "delivered"  # the receiver answered 2xx
     FAILED = "failed"  # a final answer (4xx) or 24 hours of retries without success
+    BLOCKED = "blocked"  # not contacted: the URL resolves into a blocked network; final
 
 
 class ConversationStatus(StrEnum):

@@ -1,9 +1,13 @@
 """Sending one attempt of a stored event, and deciding when to try again.
 
 Retried: timeouts, connection errors, 5xx, 408 and 429, with exponential backoff and jitter,
-until `give_up_after_s` after the event. Any other answer is final. Every attempt is
-recorded. A due delivery is claimed with an atomic update (its next attempt is pushed ahead
-by a lease) before it is queued, so the sweepers of several workers never queue it twice;
+until `give_up_after_s` after the event. Any other answer is final, and so is a destination
+in a blocked network (`blocked`: not contacted; see `egress`). Every attempt is recorded.
+An attempt whose host already has `max_per_host` attempts in flight is not made: the
+delivery waits HOST_BUSY_WAIT_S and a sweeper queues it again.
+
+A due delivery is claimed with an atomic update (its next attempt is pushed ahead by a
+lease) before it is queued, so the sweepers of several workers never queue it twice;
 if the queued attempt is lost, the lease runs out and a sweeper queues it again.
 """
 
@@ -23,9 +27,12 @@ from sqlalchemy import select, update
 from transcribe.auth.signing import sign_webhook
 from transcribe.clock import Clock
 from transcribe.config import WebhookSettings
+from transcribe.limits import HOST_BUSY_WAIT_S
 from transcribe.store.db import Database
 from transcribe.store.models import Application, Delivery, DeliveryAttempt
 from transcribe.store.states import DeliveryStatus
+from transcribe.urls import without_credentials
+from transcribe.webhooks.egress import Answer, HostSlots, host_of, send
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +44,7 @@ CLAIM_S = 120.0
 @dataclass(frozen=True)
 class Outcome:
     event: str
-    status: str  # delivered | pending | failed
+    status: str  # a DeliveryStatus, or skipped (not pending) or postponed (host busy)
     status_code: int | None
     error: str | None
 
@@ -76,7 +83,7 @@ def _claim(db: Database, delivery_id: str, now: datetime) -> bool:
 
 
 def attempt_delivery(
-    db: Database, delivery_id: str, settings: WebhookSettings, clock: Clock
+    db: Database, delivery_id: str, settings: WebhookSettings, clock: Clock, slots: HostSlots
 ) -> Outcome:
     """Send the event once, record the attempt, and schedule the next one if it failed."""
     with db.session() as session:
@@ -92,60 +99,85 @@ def attempt_delivery(
             delivery.payload,
         )
         app_id, secret = application.id, application.signature_secret
-    started = time.perf_counter()
-    status_code, error = _send(url, method, payload, app_id, secret, settings.timeout_s)
-    duration_ms = round((time.perf_counter() - started) * 1000)
-    status, attempts = _record(
-        db, delivery_id, (status_code, error, duration_ms), settings, clock.now()
-    )
+    host = host_of(url)
+    with slots.hold(host) as free:
+        if not free:
+            _postpone(db, delivery_id, clock.now() + timedelta(seconds=HOST_BUSY_WAIT_S))
+            return Outcome(event, "postponed", None, f"{host} is busy")
+        started = time.perf_counter()
+        answer = _send(url, method, payload, (app_id, secret), settings)
+        duration_ms = round((time.perf_counter() - started) * 1000)
+    status, attempts = _record(db, delivery_id, (answer, duration_ms), settings, clock.now())
     log.info(
         "webhook %s %s %s -> %s (attempt %d, %s)",
         delivery_id,
         method,
-        url,
-        status_code or error,
+        without_credentials(url),
+        answer.status_code or answer.error,
         attempts,
         status,
     )
-    return Outcome(event, status, status_code, error)
+    return Outcome(event, status, answer.status_code, answer.error)
+
+
+def _postpone(db: Database, delivery_id: str, due: datetime) -> None:
+    """Hand the delivery back to the sweeper, due at `due`; no attempt is counted."""
+    with db.session() as session:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.PENDING)
+            .values(next_attempt_at=due)
+        )
 
 
 def _send(
-    url: str, method: str, payload: dict[str, Any], app_id: str, secret: str, timeout_s: float
-) -> tuple[int | None, str | None]:
-    """One signed request: (status code, None) or (None, what went wrong)."""
-    try:
-        if method == "GET":
-            params = {k: str(v) for k, v in payload.items()}
-            query = str(httpx.QueryParams(params)).encode()
-            headers = {"Authorization": f"Bearer {sign_webhook(app_id, secret, query)}"}
-            response = httpx.get(url, params=params, headers=headers, timeout=timeout_s)
-        else:
-            body = json.dumps(payload, separators=(",", ":")).encode()
-            headers = {
-                "Authorization": f"Bearer {sign_webhook(app_id, secret, body)}",
-                "Content-Type": "application/json",
-            }
-            response = httpx.post(url, content=body, headers=headers, timeout=timeout_s)
-    except httpx.TimeoutException:
-        return None, f"timed out after {timeout_s:g} s"
-    except httpx.HTTPError as exc:
-        return None, f"{type(exc).__name__}: {exc}"
-    return response.status_code, None
+    url: str,
+    method: str,
+    payload: dict[str, Any],
+    signer: tuple[str, str],
+    settings: WebhookSettings,
+) -> Answer:
+    """One signed request (`signer`: the application's id and signature secret)."""
+    app_id, secret = signer
+    params: dict[str, str] = {}
+    if method == "GET":
+        params = {k: str(v) for k, v in payload.items()}
+        query = str(httpx.QueryParams(params)).encode()
+        headers = {"Authorization": f"Bearer {sign_webhook(app_id, secret, query)}"}
+        body = b""
+    else:
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        headers = {
+            "Authorization": f"Bearer {sign_webhook(app_id, secret, body)}",
+            "Content-Type": "application/json",
+        }
+    return send(
+        method,
+        url,
+        params=params,
+        headers=headers,
+        body=body,
+        timeout_s=settings.timeout_s,
+        blocked=settings.blocked_networks,
+    )
 
 
 def _record(
     db: Database,
     delivery_id: str,
-    attempt: tuple[int | None, str | None, int],
+    attempt: tuple[Answer, int],
     settings: WebhookSettings,
     now: datetime,
 ) -> tuple[DeliveryStatus, int]:
-    """Store the attempt (status code, error, duration in ms) and decide what comes next:
-    delivered, another try after a backoff, or failed for good. Returns (status, attempts)."""
-    status_code, error, duration_ms = attempt
+    """Store the attempt (its answer and duration in ms) and decide what comes next:
+    delivered, another try after a backoff, or failed or blocked for good. Returns (status,
+    attempts)."""
+    answer, duration_ms = attempt
+    status_code, error = answer.status_code, answer.error
     delivered = status_code is not None and 200 <= status_code < 300
-    retryable = status_code is None or status_code >= 500 or status_code in RETRY_STATUSES
+    retryable = not answer.blocked and (
+        status_code is None or status_code >= 500 or status_code in RETRY_STATUSES
+    )
     with db.session() as session:
         delivery = session.get(Delivery, delivery_id)
         assert delivery is not None
@@ -161,7 +193,7 @@ def _record(
                 duration_ms=duration_ms,
             )
         )
-        status = DeliveryStatus.FAILED
+        status = DeliveryStatus.BLOCKED if answer.blocked else DeliveryStatus.FAILED
         if delivered:
             status = DeliveryStatus.DELIVERED
         elif retryable:

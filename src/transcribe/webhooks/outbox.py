@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from transcribe.store.models import Application, Delivery, DeliveryAttempt, Reco
 from transcribe.store.states import DeliveryStatus
 from transcribe.views import AttemptView, DeliveryView
 from transcribe.webhooks.delivery import CLAIM_S, attempt_delivery
+from transcribe.webhooks.egress import HostSlots
 from transcribe.webhooks.events import Event, create_delivery, target
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,10 @@ class Outbox:
     settings: WebhookSettings
     metrics: Metrics
     enqueue: Enqueue
+    slots: HostSlots = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.slots = HostSlots(self.settings.max_per_host)
 
     def emit(
         self,
@@ -67,7 +72,7 @@ class Outbox:
 
     def deliver(self, delivery_id: str) -> None:
         """Queue task: one attempt of a stored event."""
-        outcome = attempt_delivery(self.db, delivery_id, self.settings, self.clock)
+        outcome = attempt_delivery(self.db, delivery_id, self.settings, self.clock, self.slots)
         self.metrics.webhook_attempts.labels(outcome.event, outcome.status).inc()
 
     def redeliver(self, application_id: str, delivery_id: str) -> DeliveryView:
