@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import socket
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
+import soundfile as sf
 import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -342,3 +344,18 @@ def two_legs(legs_url: str, token: str, caller: np.ndarray, callee: np.ndarray) 
     other.join()
     first.close()
     second.close()
+
+
+def upload_recording(api: LiveApi, token: str, samples: np.ndarray, **fields: str) -> str:
+    """POST /v1/transcriptions of `samples` as a 16 kHz WAV with these form fields; the
+    new recording's uuid."""
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, 16000, format="WAV")
+    with api.client(token) as client:
+        response = client.post(
+            "/v1/transcriptions",
+            files={"file": ("call.wav", buffer.getvalue(), "audio/wav")},
+            data=fields,
+        )
+    assert response.status_code == 202, response.text
+    return str(response.json()["recording_uuid"])

@@ -6,18 +6,16 @@ sweeper's next pass, a fraction of a second)."""
 
 from __future__ import annotations
 
-import io
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import soundfile as sf
 
 from transcribe.clock import ManualClock
 
-from live import KeyPair, LiveApi, Receiver, token_for
+from live import KeyPair, LiveApi, Receiver, token_for, upload_recording
 from speech import Clip
 
 BACKOFF_S = 600.0  # the first retry's delay: far beyond any test's wall time
@@ -33,17 +31,7 @@ def service_clock() -> ManualClock:
 
 
 def _upload(api: LiveApi, token: str, clip: Clip, event_url: str) -> str:
-    buffer = io.BytesIO()
-    sf.write(buffer, clip.samples, 16000, format="WAV")
-    with api.client(token) as client:
-        response = client.post(
-            "/v1/transcriptions",
-            files={"file": ("call.wav", buffer.getvalue(), "audio/wav")},
-            data={"eventUrl": event_url},
-        )
-    assert response.status_code == 202, response.text
-    recording_uuid: str = response.json()["recording_uuid"]
-    return recording_uuid
+    return upload_recording(api, token, clip.samples, eventUrl=event_url)
 
 
 def _delivery(api: LiveApi, token: str, recording_uuid: str, attempts: int) -> dict[str, Any]:

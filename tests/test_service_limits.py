@@ -118,6 +118,16 @@ def test_a_frame_over_64_kib_closes_the_leg(
     assert code == 1008 and "65536" in reason, reason
 
 
+def test_a_text_frame_nested_past_the_stack_closes_only_that_leg(
+    api: LiveApi, keys: KeyPair
+) -> None:
+    token = token_for(api.register(keys)["id"], keys)
+    leg = open_leg(create(api, token)["legs_url"], token)
+    leg.send("[" * 30_000 + "]" * 30_000)  # under 64 KiB, deeper than Python's stack
+    code, reason = closed_by_server(leg)
+    assert code == 1007 and "JSON objects" in reason, reason
+
+
 def test_a_leg_that_never_says_websocket_connected_is_closed(api: LiveApi, keys: KeyPair) -> None:
     token = token_for(api.register(keys)["id"], keys)
     legs_url = create(api, token)["legs_url"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import random
 import time
 from datetime import datetime
@@ -10,7 +9,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
-import soundfile as sf
 
 from transcribe.auth import verify_webhook
 from transcribe.config import WebhookSettings
@@ -22,6 +20,7 @@ from live import (
     free_port,
     new_keypair,
     token_for,
+    upload_recording,
 )
 from speech import Clip
 
@@ -30,16 +29,7 @@ API_SETTINGS = {"webhooks": {"backoff_base_s": 1.0}}
 
 
 def _upload(api: LiveApi, token: str, clip: Clip, **fields: str) -> str:
-    buffer = io.BytesIO()
-    sf.write(buffer, clip.samples, 16000, format="WAV")
-    with api.client(token) as client:
-        response = client.post(
-            "/v1/transcriptions",
-            files={"file": ("c.wav", buffer.getvalue(), "audio/wav")},
-            data=fields,
-        )
-        assert response.status_code == 202, response.text
-        return str(response.json()["recording_uuid"])
+    return upload_recording(api, token, clip.samples, **fields)
 
 
 def _settled(client: httpx.Client, recording_uuid: str, timeout: float = 30) -> dict[str, Any]:

@@ -49,7 +49,7 @@ def parse_event(text: str | None) -> dict[str, Any]:
         check_size(len(text.encode()))
     try:
         event = json.loads(text) if text is not None else None
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # not JSON, or nested past the stack
         event = None
     if not isinstance(event, dict):
         raise LegClosed(MALFORMED, "text frames must be JSON objects with an 'event' field")
