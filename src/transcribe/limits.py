@@ -27,3 +27,6 @@ FILE_CACHE_ENTRIES = 512
 TOKEN_CACHE_ENTRIES = 10_000
 # The `token` query parameter of a leg's WebSocket, and the Authorization header.
 MAX_TOKEN_CHARS = 8192
+# The sweep looks for orphaned files (see `JobSettings.orphan_after_s`) at most this often: it
+# lists the files folder, which holds every stored recording.
+ORPHAN_SWEEP_INTERVAL_S = 600
