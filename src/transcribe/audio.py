@@ -240,18 +240,21 @@ class _Damaged(Exception):
         self.reason = reason
 
 
-def open_audio(path: str | Path, max_seconds: float = MAX_RECORD_SECONDS) -> AudioFile:
+def open_audio(
+    path: str | Path, max_seconds: float = MAX_RECORD_SECONDS, name: str | None = None
+) -> AudioFile:
     """A recording file, checked from its header alone: a format we decode, a sample rate
     that is audio, at most `MAX_CHANNELS` channels and at most `max_seconds` long (the
-    `max_audio_seconds` setting). Nothing is decoded here."""
+    `max_audio_seconds` setting). Nothing is decoded here. Errors call the file `name`
+    (default: its path; a server's own files are not for users to see)."""
     path = Path(path)
-    name = str(path)
+    name = name or str(path)
     if not path.is_file():
         raise InvalidAudioError(f"{name}: no such file", field="file")
     if path.stat().st_size == 0:
         raise InvalidAudioError(f"{name}: the file is empty", field="file")
     try:
-        info = sf.info(name)
+        info = sf.info(str(path))
     except sf.LibsndfileError as exc:
         raise UnsupportedAudioError(
             f"{name}: not a WAV, FLAC, MP3 or OGG file we can decode", field="file"

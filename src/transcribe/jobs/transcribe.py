@@ -53,7 +53,7 @@ class TranscribeJob:
             language = (recording.transcription_options or {}).get("language")
         started = time.perf_counter()
         # Decoded a few channels at a time by the transcriber, never whole: see audio.py.
-        audio = open_audio(source, self.max_audio_seconds)
+        audio = open_audio(source, self.max_audio_seconds, name="the recording")
         document = self.engines.transcriber().transcribe(audio, language=language)
         document = self.engines.analyzer().analyze(document)
         path = self.files.tmp_path(".json")
