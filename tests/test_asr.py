@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 from jiwer import wer
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from transcribe.asr import Transcriber
-from transcribe.audio import SAMPLE_RATE, Audio
+from transcribe.audio import SAMPLE_RATE, Audio, load_audio, open_audio
 from transcribe.document import TranscriptionDocument
 from transcribe.errors import UnsupportedLanguageError
 
@@ -154,3 +156,24 @@ def test_languages_tiny_en_cannot_do_are_refused(transcriber: Transcriber, langu
     with pytest.raises(UnsupportedLanguageError) as info:
         transcriber.check_language(language)
     assert language in info.value.message
+
+
+def test_a_file_read_a_channel_at_a_time_is_transcribed_as_from_memory(
+    transcriber: Transcriber,
+    clips: dict[str, Clip],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With room for one channel only, each is decoded from the file on its own: the document
+    is the one the whole decoded file gives."""
+    left = place(seconds(14), [(0.5, clips["jfk.wav"].samples)])
+    right = place(seconds(14), [(10.5, clips["goforward.wav"].samples)])
+    path = tmp_path / "call.wav"
+    sf.write(path, np.stack([left, right], axis=1), SAMPLE_RATE, subtype="PCM_16")
+    audio = open_audio(path)
+    monkeypatch.setattr(transcriber.settings, "audio_memory_mb", 1)
+    assert audio.groups(1 << 20) == [[0], [1]]
+    from_file = transcriber.transcribe(audio)
+    from_memory = transcriber.transcribe(load_audio(path))
+    assert from_file.channels == from_memory.channels and from_file.warnings == []
+    assert "ask not what your country" in _text(from_file, 0).lower()

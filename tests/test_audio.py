@@ -1,16 +1,20 @@
-"""Decoding: each format and rate comes out as 16 kHz float channels; bad files fail clearly."""
+"""Decoding: each format and rate comes out as 16 kHz float channels; bad files fail clearly;
+files are checked from their header before decoding, and read a few channels at a time."""
 
 from __future__ import annotations
 
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from transcribe.audio import SAMPLE_RATE, load_audio
-from transcribe.errors import InvalidAudioError, UnsupportedAudioError
+from transcribe.audio import SAMPLE_RATE, load_audio, open_audio
+from transcribe.errors import InvalidAudioError, PayloadTooLargeError, UnsupportedAudioError
 
+from bombs import cut, damaged, flac_bomb, ogg_bomb
 from signals import tone
 from speech import SPEECH_DIR
 
@@ -124,3 +128,113 @@ def test_other_audio_formats_are_unsupported(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InvalidAudioError, match="no such file"):
         load_audio(tmp_path / "nope.wav")
+
+
+def _peak_bytes(work: Callable[[], object]) -> int:
+    """The most memory Python and numpy held at once while `work` ran, above the start."""
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_long_silent_flac_is_refused_from_its_header(tmp_path: Path) -> None:
+    """394 kB of FLAC hold 2 h 10 min: refused by the duration limit before any decoding (the
+    whole of it is 500 MB of float32)."""
+    path = flac_bomb(tmp_path)
+    assert path.stat().st_size < 500_000
+    caught: list[PayloadTooLargeError] = []
+
+    def load() -> None:
+        with pytest.raises(PayloadTooLargeError) as error:
+            load_audio(path)
+        caught.append(error.value)
+
+    assert _peak_bytes(load) < 1_000_000
+    assert "7800 s; the limit is max_audio_seconds = 7200 s" in caught[0].message
+    assert open_audio(path, max_seconds=8000).duration == 7800  # the limit is a setting
+
+
+def test_a_file_without_its_length_in_the_header_is_refused(tmp_path: Path) -> None:
+    """A FLAC written as a stream (total samples 0) cannot be checked against the limit."""
+    path = tmp_path / "stream.flac"
+    sf.write(path, tone(440, 1.0)[:, None], SAMPLE_RATE, subtype="PCM_16")
+    data = bytearray(path.read_bytes())
+    # STREAMINFO's last 36 bits before the MD5 are the total sample count (bytes 21..25).
+    data[21] &= 0xF0
+    data[22:26] = bytes(4)
+    path.write_bytes(bytes(data))
+    with pytest.raises(InvalidAudioError, match="does not say how long the audio is"):
+        open_audio(path)
+
+
+def test_a_wide_file_is_read_a_channel_at_a_time(tmp_path: Path) -> None:
+    """The issue's OGG (32 x 10 min in 117 kB) is within the limits; reading one channel holds
+    that channel, not the 32 of them (1.2 GB at 16 kHz)."""
+    audio = open_audio(ogg_bomb(tmp_path))
+    assert (audio.channels, audio.duration) == (32, 600)
+    one_channel = 600 * SAMPLE_RATE * 4
+    assert audio.groups(20 * one_channel) == [list(range(20)), list(range(20, 32))]
+    assert audio.groups(one_channel // 2) == [[i] for i in range(32)]
+    read = []
+    peak = _peak_bytes(lambda: read.append(audio.read([5])))
+    (decoded,) = read
+    assert len(decoded.channels) == 1 and decoded.damage is None
+    assert len(decoded.channels[0]) == pytest.approx(600 * SAMPLE_RATE, abs=SAMPLE_RATE // 10)
+    assert peak < 1.5 * one_channel  # the channel, and a block of the file as it is read
+
+
+def test_a_channel_read_alone_is_the_same_as_decoded_with_the_others() -> None:
+    whole = load_audio(SPEECH_DIR / "jfk.flac")  # stereo at 44.1 kHz: resampled
+    audio = open_audio(SPEECH_DIR / "jfk.flac")
+    assert np.array_equal(audio.read([1]).channels[0], whole.samples[1])
+    both = audio.read([0, 1]).channels
+    assert all(np.array_equal(a, b) for a, b in zip(both, whole.samples, strict=True))
+
+
+def _speech_as(tmp_path: Path, suffix: str, subtype: str) -> Path:
+    path = tmp_path / f"speech.{suffix}"
+    audio = load_audio(SPEECH_DIR / "jfk.flac")
+    sf.write(path, audio.samples.T, SAMPLE_RATE, subtype=subtype)
+    return path
+
+
+@pytest.mark.parametrize("suffix,subtype", [("ogg", "VORBIS"), ("flac", "PCM_16")])
+def test_a_cut_ogg_or_flac_is_refused_from_its_ends(
+    tmp_path: Path, suffix: str, subtype: str
+) -> None:
+    """libsndfile takes a cut OGG's length from its last page, so it looks whole: its end is
+    checked instead (the last page closes the stream). A cut FLAC's end does not decode."""
+    path = cut(_speech_as(tmp_path, suffix, subtype), tmp_path / f"cut.{suffix}")
+    with pytest.raises(InvalidAudioError, match=rf"cut\.{suffix}: .*truncated"):
+        load_audio(path)
+    with pytest.raises(InvalidAudioError, match="truncated"):
+        open_audio(path).check_intact()
+
+
+def test_a_cut_mp3_is_never_silently_shortened(tmp_path: Path) -> None:
+    """An MP3's length is in its Xing/Info header; a cut one decodes to where it stops."""
+    path = cut(_speech_as(tmp_path, "mp3", "MPEG_LAYER_III"), tmp_path / "cut.mp3")
+    with pytest.raises(InvalidAudioError, match=r"stops decoding at 5\.\d s of the 11\.0 s"):
+        load_audio(path)
+    decoded = open_audio(path).read([0, 1])  # what the transcription job does
+    assert decoded.damage is not None and "transcribed up to there" in decoded.damage
+    assert all(4.5 * SAMPLE_RATE < len(c) < 6 * SAMPLE_RATE for c in decoded.channels)
+
+
+@pytest.mark.parametrize("suffix,subtype", [("flac", "PCM_16"), ("mp3", "MPEG_LAYER_III")])
+def test_damage_part_way_gives_the_audio_before_it_and_says_where(
+    tmp_path: Path, suffix: str, subtype: str
+) -> None:
+    path = damaged(_speech_as(tmp_path, suffix, subtype), tmp_path / f"bad.{suffix}")
+    audio = open_audio(path)
+    audio.check_intact()  # the ends are fine: only decoding finds it
+    decoded = audio.read([0, 1])
+    assert decoded.damage is not None
+    assert decoded.damage.startswith("the audio stops decoding at ")
+    assert "of the 11.0 s its header says" in decoded.damage
+    assert all(2 * SAMPLE_RATE < len(c) < 8 * SAMPLE_RATE for c in decoded.channels)
+    with pytest.raises(InvalidAudioError, match="corrupt or truncated"):
+        load_audio(path)

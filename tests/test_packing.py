@@ -1,13 +1,29 @@
-"""Packing speech regions into Whisper windows and mapping word times back to the channel."""
+"""Packing speech regions into Whisper windows and mapping word times back to the channel;
+finding speech and word levels on a long channel without copies of it."""
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
+from faster_whisper.vad import get_speech_timestamps
 
-from transcribe.asr.packing import PAUSE_S, WINDOW_S, missing_regions, pack, unpack
-from transcribe.audio import SAMPLE_RATE
+from transcribe.asr.packing import (
+    PAUSE_S,
+    VAD,
+    WINDOW_S,
+    find_speech,
+    missing_regions,
+    pack,
+    unpack,
+)
+from transcribe.asr.timing import frame_levels
+from transcribe.audio import SAMPLE_RATE, FloatArray
 from transcribe.document import TimedWord
+
+from signals import white_noise
+from speech import Clip
 
 S = SAMPLE_RATE
 
@@ -48,3 +64,40 @@ def test_regions_without_words_are_found() -> None:
     # The 2 s region got nothing; the 0.5 s one is too short to count as dropped.
     assert missing_regions(words, speech) == [(10 * S, 12 * S)]
     assert missing_regions([], []) == []
+
+
+def _call_of(clips: dict[str, Clip], minutes: float) -> FloatArray:
+    """Real speech with pauses between the clips, repeated to `minutes`."""
+    rng = np.random.default_rng(3)
+    parts = []
+    for clip in clips.values():
+        parts += [clip.samples, np.zeros(int(rng.integers(S // 10, 4 * S)), np.float32)]
+    once = np.concatenate(parts)
+    return np.resize(once, round(minutes * 60 * S)).astype(np.float32)
+
+
+def test_speech_is_found_where_faster_whisper_finds_it(clips: dict[str, Clip]) -> None:
+    """Our Silero pass runs in slices to save memory; its regions are faster-whisper's own,
+    across slice boundaries (every 320 s) and at the odd lengths its padding treats apart."""
+    call = _call_of(clips, 11)
+    for length in (len(call), 512 * 20_000, 512 * 10_000 + 7, 9000):
+        samples = call[:length]
+        expected = [(r["start"], r["end"]) for r in get_speech_timestamps(samples.copy(), VAD)]
+        assert find_speech(samples) == expected
+    assert len(find_speech(call)) > 100
+
+
+def test_a_long_channel_is_not_copied_to_find_speech_or_word_levels() -> None:
+    """faster-whisper's VAD holds three copies of a channel at once and the word levels held
+    two in float64: 1.4 and 1.8 GB more for two hours. Here each holds a slice at a time, the
+    same for any length (this channel is 96 MB)."""
+    samples = white_noise(25 * 60, -60)
+    tracemalloc.start()
+    try:
+        find_speech(samples)
+        levels = frame_levels(samples)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(levels) == len(samples) // 160
+    assert peak < 100_000_000

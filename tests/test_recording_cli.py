@@ -11,6 +11,7 @@ import soundfile as sf
 
 from transcribe.audio import SAMPLE_RATE, load_audio
 
+from bombs import damaged
 from commands import Command
 from signals import find_offset
 from speech import SPEECH_DIR
@@ -78,3 +79,39 @@ def test_bad_legs_are_one_line_errors(tmp_path: Path, run_cli: Command) -> None:
     for result in (missing, junk, clash):
         assert result.stderr.count("\n") == 1
     assert not any(tmp_path.glob("[abc].wav"))
+
+
+def test_an_output_that_is_also_a_leg_is_refused(tmp_path: Path, run_cli: Command) -> None:
+    leg = tmp_path / "x.wav"
+    leg.write_bytes((SPEECH_DIR / "goforward.wav").read_bytes())
+    before = leg.read_bytes()
+    for output in (leg, tmp_path / "sub" / ".." / "x.wav"):
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        done = run_cli("record", "-o", output, leg)
+        assert done.returncode == 2
+        assert "-o/--output: " in done.stderr and "is also a leg" in done.stderr
+        assert leg.read_bytes() == before
+    # The same file by another name (a hard link) is the same file.
+    (tmp_path / "link.wav").hardlink_to(leg)
+    assert run_cli("record", "-o", tmp_path / "link.wav", CALLER, leg).returncode == 2
+    assert leg.read_bytes() == before
+
+
+def test_a_render_that_fails_part_way_leaves_the_output_as_it_was(
+    tmp_path: Path, run_cli: Command
+) -> None:
+    """The recording is written beside the output and renamed onto it once whole: a leg that
+    stops decoding half-way fails the command, and a file already at the output is kept."""
+    out = tmp_path / "call.wav"
+    out.write_bytes(b"yesterday's recording")
+    wav = tmp_path / "caller.flac"
+    sf.write(wav, load_audio(CALLER).samples.T, SAMPLE_RATE, subtype="PCM_16")
+    broken = damaged(wav, tmp_path / "broken.flac")
+    done = run_cli("record", "-o", out, broken)
+    assert done.returncode == 2 and "corrupt or truncated" in done.stderr
+    assert ".part" not in done.stderr  # the error names the files the user gave
+    assert out.read_bytes() == b"yesterday's recording"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.flac", "call.wav", "caller.flac"]
+    # And a render that succeeds replaces it.
+    assert run_cli("record", "-o", out, wav).returncode == 0
+    assert sf.info(str(out)).duration == pytest.approx(11.0, abs=0.1)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import io
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from transcribe.audio import load_audio
 from transcribe.auth import verify_webhook
 from transcribe.document import TranscriptionDocument
 
+from bombs import cut, damaged, flac_bomb, ogg_bomb
 from live import (
     KeyPair,
     LiveApi,
@@ -21,7 +24,7 @@ from live import (
     token_for,
 )
 from signals import place, seconds
-from speech import Clip
+from speech import SPEECH_DIR, Clip
 
 
 def stereo_call(clips: dict[str, Clip]) -> bytes:
@@ -179,14 +182,31 @@ def test_recordings_list_pages_with_a_cursor(
         ("empty.wav", b"", 422, "empty"),
         ("notes.wav", b"hello, this is text" * 100, 415, "not a WAV"),
         ("cut.wav", None, 422, "truncated"),
+        ("cut.ogg", None, 422, "truncated: the OGG stream stops without its last page"),
+        ("wide.wav", None, 422, "33 channels; at most 32 are supported"),
     ],
 )
 def test_bad_uploads_are_clear_4xx(
-    api: LiveApi, keys: KeyPair, name: str, content: bytes | None, status: int, words: str
+    api: LiveApi,
+    keys: KeyPair,
+    tmp_path: Path,
+    name: str,
+    content: bytes | None,
+    status: int,
+    words: str,
 ) -> None:
-    if content is None:
+    if name == "cut.wav":
         whole = (Path(__file__).resolve().parents[2] / "shared/data/speech/jfk.wav").read_bytes()
         content = whole[: len(whole) // 2]
+    elif name == "cut.ogg":
+        ogg = tmp_path / "whole.ogg"
+        sf.write(ogg, load_audio(SPEECH_DIR / "jfk.flac").samples.T, 16000, subtype="VORBIS")
+        content = cut(ogg, tmp_path / name).read_bytes()
+    elif name == "wide.wav":
+        buffer = io.BytesIO()
+        sf.write(buffer, np.zeros((1600, 33), np.float32), 16000, format="WAV")
+        content = buffer.getvalue()
+    assert content is not None
     app = api.register(keys)
     with api.client(token_for(app["id"], keys)) as client:
         response = client.post("/v1/transcriptions", files={"file": (name, content, "audio/wav")})
@@ -259,3 +279,65 @@ def test_upload_options_follow_the_ncco_rules(
         view = client.get(f"/v1/recordings/{accepted.json()['recording_uuid']}").json()
         document = client.get(event.json()["transcription_url"]).json()
         assert view["transcription"]["language"] == document["language"] == "en-US"
+
+
+def _transcribe(
+    api: LiveApi, keys: KeyPair, receiver: Receiver, path: Path
+) -> tuple[int, dict[str, Any]]:
+    """Upload `path`; (status, problem) when refused, else (202, the transcription document)."""
+    app = api.register(keys)
+    with api.client(token_for(app["id"], keys)) as client:
+        response = client.post(
+            "/v1/transcriptions",
+            files={"file": (path.name, path.read_bytes(), "application/octet-stream")},
+            data={"eventUrl": receiver.url},
+        )
+        if response.status_code != 202:
+            assert client.get("/v1/recordings").json()["items"] == []  # nothing half-stored
+            return response.status_code, response.json()
+        (event,) = receiver.wait_for(1, timeout=600)
+        assert event.json()["status"] == "transcribed", event.json()
+        document: dict[str, Any] = client.get(event.json()["transcription_url"]).json()
+        return 202, document
+
+
+def test_an_upload_over_the_duration_limit_is_refused_before_decoding(
+    api: LiveApi, keys: KeyPair, receiver: Receiver, tmp_path: Path
+) -> None:
+    """The issue's 394 kB FLAC of 2 h 10 min (2.5 GB when it was decoded whole to check it)."""
+    status, problem = _transcribe(api, keys, receiver, flac_bomb(tmp_path))
+    assert status == 413
+    assert problem["detail"] == (
+        "file: the audio is 7800 s; the limit is max_audio_seconds = 7200 s"
+    )
+    assert problem["invalid_parameters"] == [{"name": "file", "reason": problem["detail"]}]
+
+
+def test_a_wide_upload_within_the_limits_is_transcribed_channel_by_channel(
+    api: LiveApi, keys: KeyPair, receiver: Receiver, tmp_path: Path
+) -> None:
+    """The issue's 117 kB OGG of 32 channels x 10 min (4.4 GB at its peak, decoded whole):
+    within the limits, so transcribed; every channel there, in order, silent, 600 s long."""
+    status, document = _transcribe(api, keys, receiver, ogg_bomb(tmp_path))
+    assert status == 202
+    assert len(document["channels"]) == 32 and document["warnings"] == []
+    for channel in document["channels"]:
+        assert channel["transcript"] == [] and channel["duration"] == pytest.approx(600, abs=0.1)
+
+
+def test_a_file_damaged_part_way_is_transcribed_up_to_the_damage_and_says_so(
+    api: LiveApi, keys: KeyPair, receiver: Receiver, tmp_path: Path
+) -> None:
+    """Never silently shortened: the document carries a warning that says where it stopped."""
+    path = tmp_path / "jfk.flac"
+    sf.write(path, load_audio(SPEECH_DIR / "jfk.flac").samples.T, 16000, subtype="PCM_16")
+    status, document = _transcribe(api, keys, receiver, damaged(path, tmp_path / "bad.flac"))
+    assert status == 202
+    (warning,) = document["warnings"]
+    assert warning["code"] == "audio_damaged"
+    assert warning["message"].startswith("the audio stops decoding at 4.")
+    assert "of the 11.0 s its header says" in warning["message"]
+    for channel in document["channels"]:
+        assert 4 < channel["duration"] < 5
+        said = " ".join(s["raw_sentence"] for s in channel["transcript"])
+        assert "my fellow americans" in said and "country" not in said

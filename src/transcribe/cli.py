@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -247,14 +248,17 @@ def _add_record_command(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 def cmd_file(args: argparse.Namespace, settings: Settings) -> int:
     from transcribe.asr import Transcriber
-    from transcribe.audio import load_audio
+    from transcribe.audio import open_audio
     from transcribe.exports import export
 
-    audio = load_audio(args.path)
+    audio = open_audio(args.path, settings.max_audio_seconds)  # decoded channel by channel
+    audio.check_intact()
     transcriber = Transcriber(settings.asr)
     transcriber.check_language(args.language)
     with _progress_bar(args.path.name) as update:
         doc = transcriber.transcribe(audio, language=args.language, progress=update)
+    for warning in doc.warnings:  # in the JSON too; said here for the text exports
+        print(f"transcribe: warning: {warning.message}", file=sys.stderr)
     if not args.no_analytics:
         from transcribe.analytics import Analyzer
 
@@ -377,6 +381,11 @@ def cmd_record(args: argparse.Namespace, settings: Settings) -> int:
         named = [(flags.get(name, name), reason) for name, reason in exc.problems]
         raise InvalidParametersError(named) from None
     legs = [_leg_file(text) for text in args.legs]
+    for leg in legs:
+        if _same_file(leg.path, args.output):
+            raise InvalidParametersError(
+                [("-o/--output", f"{args.output} is also a leg; the recording would overwrite it")]
+            )
     result = render_files(action, legs, args.output)
     print(json.dumps(result.summary(), indent=2))
     return 0
@@ -448,6 +457,14 @@ def _leg_file(text: str) -> LegFile:
     if not 0 <= offset_ms <= MAX_LEG_OFFSET_MS:
         raise InvalidParametersError([(text, f"the offset must be 0 to {MAX_LEG_OFFSET_MS} ms")])
     return LegFile(Path(name), offset_ms / 1000)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """The same file, by any name (a link, `./x.wav`, another case on a case-blind disk)."""
+    try:
+        return a.resolve() == b.resolve() or os.path.samefile(a, b)
+    except OSError:  # one of them does not exist
+        return False
 
 
 def _read_text(path: Path, what: str) -> str:

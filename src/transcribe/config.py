@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from transcribe.limits import MAX_RECORD_SECONDS
+
 Device = Literal["auto", "cpu", "cuda"]
 
 
@@ -66,6 +68,14 @@ class AsrSettings(BaseModel):
         "running transcription and decodes them in shared batches (fills a GPU's batches when "
         "calls are short); auto: on with CUDA, off on CPU (where a channel's own batches "
         "already keep the cores busy).",
+    )
+    audio_memory_mb: int = Field(
+        default=512,
+        ge=1,
+        description="Decoded audio one transcription holds at once: a file's channels are "
+        "decoded in groups that fit (at least one channel: 2 hours at 16 kHz is 460 MB), so a "
+        "file with many long channels is decoded once per group. More lets such files use "
+        "more workers at once and decodes them fewer times.",
     )
     batch_wait_ms: float = Field(
         default=50.0,
@@ -142,6 +152,13 @@ class JobSettings(BaseModel):
     stale_after_s: float = Field(
         default=60.0, gt=0, description="A job silent this long is taken to have died; rerun."
     )
+    orphan_after_s: float = Field(
+        default=6 * 3600.0,
+        gt=0,
+        description="The sweep deletes files no database row refers to (work files under "
+        "files/tmp, stored files without their row, legs folders without their recording) once "
+        "nothing has written to them for this long; work in progress is written to all along.",
+    )
 
 
 class LiveSettings(BaseModel):
@@ -209,6 +226,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Below this much free space on the data dir's volume, uploads get 503 "
         "with Retry-After and new live legs are closed with 1013; 0 turns the floor off.",
+    )
+    max_audio_seconds: float = Field(
+        default=MAX_RECORD_SECONDS,
+        gt=0,
+        description="Longest audio an upload (a recording, or a leg) may hold, read from the "
+        "file's header before anything is decoded (413 over it); the default is Vonage's "
+        "longest record timeOut.",
     )
     embedded_worker: bool = Field(
         default=True, description="transcribe serve also runs queue consumers in-process."

@@ -84,6 +84,16 @@ class QAPair(BaseModel):
     answer: SentenceRef
 
 
+class DocumentWarning(BaseModel):
+    """Something that went wrong without stopping the work (a file damaged part-way): `code`
+    for programs, `message` for people."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    message: str
+
+
 class TranscriptionDocument(BaseModel):
     """What `transcription_url` returns. Extra top-level keys are allowed, never fewer."""
 
@@ -97,6 +107,7 @@ class TranscriptionDocument(BaseModel):
     )
     channels: list[Channel]
     qa_pairs: list[QAPair] = Field(default_factory=list)
+    warnings: list[DocumentWarning] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)

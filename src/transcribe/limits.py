@@ -37,3 +37,6 @@ MAX_WEBHOOK_RESPONSE_BYTES = 64 * 1024
 # A webhook whose host already has `max_per_host` attempts in flight waits this long, then is
 # picked up again by the sweeper.
 HOST_BUSY_WAIT_S = 1.0
+# The sweep looks for orphaned files (see `JobSettings.orphan_after_s`) at most this often: it
+# lists the files folder, which holds every stored recording.
+ORPHAN_SWEEP_INTERVAL_S = 600

@@ -70,6 +70,7 @@ class Service:
             engines.check_language,
             clock,
             settings.retention,
+            max_audio_seconds=settings.max_audio_seconds,
         )
         self.recordings = RecordingQueries(db, files, urls, clock)
         self.conversations = Conversations(db, clock, settings.retention)
@@ -77,7 +78,10 @@ class Service:
         leases = Leases(db, clock, settings.jobs.heartbeat_s)
         jobs.handle(JobTask.RENDER, RenderJob(db, files, leases, lifecycle, metrics))
         jobs.handle(
-            JobTask.TRANSCRIBE, TranscribeJob(db, files, leases, lifecycle, engines, metrics)
+            JobTask.TRANSCRIBE,
+            TranscribeJob(
+                db, files, leases, lifecycle, engines, metrics, settings.max_audio_seconds
+            ),
         )
         jobs.handle(JobTask.DELIVER, outbox.deliver)
         self.sweep = Sweeper(db, files, lifecycle, jobs.enqueue, clock, settings.jobs, self.intake)

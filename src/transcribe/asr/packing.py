@@ -17,8 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from faster_whisper.vad import VadOptions, get_speech_timestamps
+from faster_whisper.vad import VadOptions
 
+from transcribe.asr.vad import speech_regions
 from transcribe.audio import SAMPLE_RATE, FloatArray
 from transcribe.document import TimedWord
 
@@ -51,8 +52,8 @@ class Packing:
 
 
 def find_speech(samples: FloatArray) -> list[tuple[int, int]]:
-    """Speech regions (start, end) in samples, by Silero VAD."""
-    return [(r["start"], r["end"]) for r in get_speech_timestamps(samples, VAD)]
+    """Speech regions (start, end) in samples, by Silero VAD (in bounded memory: `vad.py`)."""
+    return speech_regions(samples, VAD)
 
 
 def pack(samples: FloatArray, speech: list[tuple[int, int]]) -> Packing:

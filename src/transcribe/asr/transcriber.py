@@ -1,6 +1,9 @@
 """Per-channel Whisper inference: one recording in, one transcription document out.
 
-Each channel is transcribed on its own, so who said what is exact. Silero VAD finds each
+Each channel is transcribed on its own, so who said what is exact. A file is decoded a group
+of channels at a time, as many as fit `audio_memory_mb` (at least one), so memory follows one
+channel's length and never the channel count; a channel that stops decoding part-way is
+transcribed up to there, and the document's `warnings` say so. Silero VAD finds each
 channel's speech, which is packed into 30 s windows (`packing.py`) and decoded in batches
 (`BatchedInferencePipeline`), so the silence of a call costs nothing. Regions the decoder
 skipped are decoded once more. Channels run concurrently up to `workers`.
@@ -33,11 +36,12 @@ from transcribe.asr.models import ResolvedModel, resolve_model
 from transcribe.asr.packing import find_speech, missing_regions, pack
 from transcribe.asr.segments import words_of
 from transcribe.asr.timing import tighten_word_times
-from transcribe.audio import SAMPLE_RATE, Audio, FloatArray
+from transcribe.audio import SAMPLE_RATE, ChannelSource, FloatArray
 from transcribe.config import AsrSettings, cpu_count
 from transcribe.document import (
     DEFAULT_LANGUAGE,
     Channel,
+    DocumentWarning,
     TimedWord,
     TranscriptionDocument,
     build_sentences,
@@ -178,23 +182,32 @@ class Transcriber:
 
     def transcribe(
         self,
-        audio: Audio,
+        audio: ChannelSource,
         language: str | None = None,
         progress: ProgressCallback | None = None,
     ) -> TranscriptionDocument:
-        """Transcribe every channel of `audio` into the documented JSON."""
+        """Transcribe every channel of `audio` (decoded, or a file) into the documented JSON."""
         code = self.check_language(language)
         tracker = _Progress(audio.channels, audio.duration, progress)
+        channels: list[Channel] = []
+        warnings: list[DocumentWarning] = []
         with ThreadPoolExecutor(max_workers=self.runtime.workers) as pool:
-            futures = [
-                pool.submit(self._channel, audio.samples[i], code, tracker.for_channel(i))
-                for i in range(audio.channels)
-            ]
-            channels = [f.result() for f in futures]
+            for group in audio.groups(self.settings.audio_memory_mb << 20):
+                decoded = audio.read(group)
+                futures = [
+                    pool.submit(self._channel, samples, code, tracker.for_channel(i))
+                    for i, samples in zip(group, decoded.channels, strict=True)
+                ]
+                damage = decoded.damage
+                del decoded  # the threads hold the group's audio until each channel is done
+                channels += [f.result() for f in futures]
+                if damage and all(w.message != damage for w in warnings):
+                    warnings.append(DocumentWarning(code="audio_damaged", message=damage))
         return TranscriptionDocument(
             channels=channels,
             language=language.strip() if language and language.strip() else DEFAULT_LANGUAGE,
             model=self.model_info.name,
+            warnings=warnings,
         )
 
     def _channel(

@@ -9,12 +9,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from transcribe.audio import load_audio
+from transcribe.audio import open_audio
 from transcribe.engines import Engines
 from transcribe.jobs.leases import Leases
 from transcribe.metrics import Metrics
 from transcribe.recordings.files import RecordingFiles
-from transcribe.recordings.intake import named
 from transcribe.recordings.lifecycle import Lifecycle
 from transcribe.store.db import Database
 from transcribe.store.models import Recording, StoredFile
@@ -31,6 +30,7 @@ class TranscribeJob:
     lifecycle: Lifecycle
     engines: Engines
     metrics: Metrics
+    max_audio_seconds: float
 
     def __call__(self, recording_uuid: str) -> None:
         ran = self.leases.run(
@@ -52,20 +52,21 @@ class TranscribeJob:
             source = self.files.store.path(stored.name)
             language = (recording.transcription_options or {}).get("language")
         started = time.perf_counter()
-        with named(source, "the recording"):  # errors never name a server path
-            audio = load_audio(source)
+        # Decoded a few channels at a time by the transcriber, never whole: see audio.py.
+        audio = open_audio(source, self.max_audio_seconds, name="the recording")
         document = self.engines.transcriber().transcribe(audio, language=language)
         document = self.engines.analyzer().analyze(document)
         path = self.files.tmp_path(".json")
         path.write_text(document.model_dump_json())
         seconds = time.perf_counter() - started
         self.metrics.transcription_seconds.observe(seconds)
-        self.metrics.audio_seconds.inc(audio.duration * audio.channels)
+        self.metrics.audio_seconds.inc(sum(channel.duration for channel in document.channels))
         log.info(
-            "transcribed %s (%.1f s x %d channels) in %.1f s",
+            "transcribed %s (%.1f s x %d channels) in %.1f s%s",
             recording_uuid,
             audio.duration,
             audio.channels,
             seconds,
+            "".join(f"; {w.message}" for w in document.warnings),
         )
         return path

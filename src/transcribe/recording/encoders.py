@@ -6,6 +6,10 @@ which encodes and writes as it goes, so memory does not grow with the length of 
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +17,7 @@ import numpy.typing as npt
 import soundfile as sf
 
 from transcribe.audio import SAMPLE_RATE, FloatArray
-from transcribe.errors import InvalidRequestError
+from transcribe.errors import InvalidRequestError, TranscribeError
 from transcribe.ncco import RecordingFormat
 
 MP3_KBPS = 32
@@ -78,21 +82,35 @@ class RecordingWriter:
 def transcode(source: Path, path: Path, file_format: RecordingFormat) -> None:
     """Encode a 16 kHz recording WAV, as the engine wrote it, into `file_format` at `path`:
     the same file the engine would have written in that format (the same encoder and the same
-    MP3 delay trimming), block by block. A failure leaves no file at `path`."""
-    with sf.SoundFile(source) as wav:
+    MP3 delay trimming), block by block. `path` appears only once it is complete."""
+    with sf.SoundFile(source) as wav, replacing(path) as partial:
         if wav.samplerate != SAMPLE_RATE:
             raise InvalidRequestError(
                 f"{source}: a {wav.samplerate} Hz WAV is not a recording", field="source"
             )
-        writer = RecordingWriter(path, file_format, wav.channels)
+        writer = RecordingWriter(partial, file_format, wav.channels)
         try:
             for block in wav.blocks(SAMPLE_RATE * 4, dtype="float32", always_2d=True):
                 writer.write(block)
+        finally:
             writer.close()
-        except BaseException:
-            writer.close()
-            path.unlink(missing_ok=True)
-            raise
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path` to write a file at; renamed onto `path` when the block
+    ends, deleted if it fails. So `path` is never a half-written file, and a file already
+    there stays as it was unless a whole new one replaces it. Errors name `path`."""
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        yield partial
+    except TranscribeError as exc:
+        partial.unlink(missing_ok=True)
+        raise type(exc)(exc.message.replace(str(partial), str(path)), field=exc.field) from exc
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, path)
 
 
 def _open(path: Path, file_format: RecordingFormat, channels: int) -> sf.SoundFile:

@@ -8,13 +8,15 @@ apart, the recorder writes as it goes, and memory stays flat however long the ca
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from transcribe.audio import SAMPLE_RATE, FloatArray, stream_audio
 from transcribe.errors import InvalidRequestError
 from transcribe.ncco import RecordAction
+from transcribe.recording.encoders import replacing
 from transcribe.recording.engine import Recorder, RecordingResult
 
 
@@ -38,14 +40,15 @@ class LegSource:
 def render_files(options: RecordAction, legs: Sequence[LegFile], path: Path) -> RecordingResult:
     """Render per-leg files, in join order, into one recording at `path`.
 
-    Every file is checked before the recording is started, so a bad leg fails fast.
+    Every file is checked before the recording is started, so a bad leg fails fast. A leg of
+    any length is fine: it streams, and the recording stops at its `timeOut`.
     """
     for leg in legs:
         if leg.offset < 0:
             raise InvalidRequestError(
                 f"{leg.path}: a leg cannot join before the recording starts", field="offset"
             )
-    streams = [stream_audio(leg.path) for leg in legs]
+    streams = [stream_audio(leg.path, max_seconds=math.inf) for leg in legs]
     sources = [
         LegSource(blocks=_mono(stream), offset=leg.offset)
         for leg, stream in zip(legs, streams, strict=True)
@@ -54,7 +57,16 @@ def render_files(options: RecordAction, legs: Sequence[LegFile], path: Path) -> 
 
 
 def render(options: RecordAction, sources: Sequence[LegSource], path: Path) -> RecordingResult:
-    """Feed each leg's blocks to a Recorder in clock order and finish when all are spent."""
+    """Feed each leg's blocks to a Recorder in clock order and finish when all are spent.
+
+    The recording is written beside `path` and renamed onto it once finished: `path` never
+    holds a partial recording, and a file there already survives a render that fails."""
+    with replacing(path) as partial:
+        result = _record(options, sources, partial)
+    return replace(result, path=path)
+
+
+def _record(options: RecordAction, sources: Sequence[LegSource], path: Path) -> RecordingResult:
     recorder = Recorder(options, path, max_lag=None)  # no leg stalls here: nothing to give up on
     legs = [
         recorder.add_leg(f"leg{k + 1}", source.sample_rate, source.offset)

@@ -21,9 +21,10 @@ import soundfile as sf
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from transcribe.audio import load_audio, stream_audio
+from transcribe.audio import open_audio
 from transcribe.clock import Clock
 from transcribe.errors import TranscribeError
+from transcribe.limits import MAX_RECORD_SECONDS
 from transcribe.ncco import RecordAction, RecordingFormat, TranscriptionOptions
 from transcribe.recording.engine import RecordingResult
 from transcribe.recordings.files import RecordingFiles
@@ -49,11 +50,17 @@ class Intake:
     check_language: CheckLanguage
     clock: Clock
     retention: timedelta
+    max_audio_seconds: float = MAX_RECORD_SECONDS
 
     def upload(self, application_id: str, upload: Path, options: TranscriptionOptions) -> Recording:
-        """An existing recording file to transcribe (POST /v1/transcriptions)."""
+        """An existing recording file to transcribe (POST /v1/transcriptions).
+
+        The file is refused now if it is over the limits or damaged where a cheap look shows
+        it, from its header and ends; it is never decoded whole here (the job decodes it, a few
+        channels at a time)."""
         with named(upload, "file"):
-            audio = load_audio(upload)  # refuse what we cannot decode before storing anything
+            audio = open_audio(upload, self.max_audio_seconds)
+            audio.check_intact()
         self.check_language(options.language)
         ext = _extension(audio.source_format)
         now = self.clock.now()
@@ -85,8 +92,8 @@ class Intake:
     ) -> Recording:
         """Per-leg files to render into a recording (POST /v1/recordings), on the queue."""
         for index, leg in enumerate(legs):
-            with named(leg, f"leg[{index}]"):
-                stream_audio(leg)  # refuse a bad leg now, before anything is stored
+            with named(leg, f"leg[{index}]"):  # refuse a bad leg now, before anything is stored
+                open_audio(leg, self.max_audio_seconds).check_intact()
         with self.db.session() as session:
             recording = self._new(session, application_id, new_id(), record)
             recording.status = RecordingStatus.QUEUED
