@@ -40,17 +40,19 @@ def wav(clip: Clip) -> bytes:
 def test_a_render_that_fails_sends_record_failed_naming_the_leg_not_a_path(
     api: LiveApi, keys: KeyPair, receiver: Receiver, clips: dict[str, Clip]
 ) -> None:
-    """A leg cut off after its header passes the upload's check (the header is sound) and
-    fails the render, which reads it through."""
+    """A leg that passed the upload's checks is cut off on disk before the render reads
+    it through."""
     token = token_for(api.register(keys)["id"], keys)
     whole = wav(clips["cards_001.wav"])
-    cut = whole[: len(whole) // 2]
     record = f'{{"action": "record", "format": "wav", "eventUrl": ["{receiver.url}"]}}'
     with api.client(token) as client:
         response = client.post(
-            "/v1/recordings", data={"record": record}, files={"leg": ("leg.wav", cut)}
+            "/v1/recordings", data={"record": record}, files={"leg": ("leg.wav", whole)}
         )
         assert response.status_code == 202, response.text
+        legs = api.settings.files_dir / "legs" / response.json()["recording_uuid"]
+        (leg,) = legs.glob("leg0*")
+        leg.write_bytes(whole[: len(whole) // 2])
         with worker(api):
             (event,) = receiver.wait_for(1, timeout=60)
         view = client.get(f"/v1/recordings/{response.json()['recording_uuid']}").json()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def test_a_sweep_deletes_orphans_once_idle_and_keeps_what_is_in_use(
     shutil.copy(SPEECH_DIR / "goforward.wav", upload)
     recording = service.intake.upload(app.id, upload, TranscriptionOptions())
     stored = service.files.store.root / f"{recording.file_uuid}.wav"
-    live = service.intake.start_live(app.id, "conv-1", RecordAction())
+    live = service.intake.start_live(app.id, "conv-1", RecordAction(), time.time())
     live_wav = service.intake.live_path(live)
     live_wav.write_bytes(b"RIFF")
     in_use = [stored, live_wav.parent]
