@@ -134,13 +134,12 @@ def bombs() -> list[tuple[str, bytes]]:
     """The two files of item 1, written in blocks (a whole one would not fit this process)."""
     out = []
     with tempfile.TemporaryDirectory() as tmp:
-        rng = np.random.default_rng(0)
         specs = [("long.flac", 130 * 60, 1, 16_000, "FLAC"), ("wide.ogg", 600, 32, 8000, "OGG")]
         for name, seconds, channels, rate, fmt in specs:
             path = Path(tmp) / name
             with sf.SoundFile(path, "w", rate, channels, format=fmt) as f:
-                for _ in range(seconds // 10):
-                    f.write((rng.standard_normal((rate * 10, channels)) * 1e-4).astype(np.float32))
+                for _ in range(seconds // 10):  # digital silence: it compresses to nothing
+                    f.write(np.zeros((rate * 10, channels), np.float32))
             out.append((name, path.read_bytes()))
     return out
 
@@ -152,7 +151,7 @@ def fast_leg(server: Server, token: str) -> str:
         json={"ncco": [{"action": "record", "format": "wav"}]},
         headers={"Authorization": f"Bearer {token}"},
     ).json()
-    leg = connect(f"{created['legs_url']}?token={token}")
+    leg = connect(f"{created['legs_url']}?token={token}", legacy=True)
     leg.send(json.dumps({"event": "websocket:connected", "content-type": "audio/l16;rate=16000"}))
     frame = bytes(640 * 50)  # one second of 16 kHz audio
     try:
@@ -219,13 +218,21 @@ def main() -> None:
                 ]
                 return "; ".join(answers)
 
-            phase(server, "1 bombs", send_bombs, lambda: timed_job(server, victim, receivers, clip))
-
             def bad_receivers() -> str:
-                for path in ("/endless", "/trickle") * 4:
-                    server.upload(attacker, "call.wav", clip, eventUrl=f"{receivers.url}{path}")
+                for path in ("/endless", "/trickle") * 4:  # renders only: no transcription
+                    record = {
+                        "action": "record",
+                        "format": "wav",
+                        "eventUrl": [receivers.url + path],
+                    }
+                    httpx.post(
+                        f"{server.url}/v1/recordings",
+                        data={"record": json.dumps(record)},
+                        files={"leg": ("leg.wav", clip)},
+                        headers={"Authorization": f"Bearer {attacker}"},
+                    ).raise_for_status()
                 time.sleep(10)
-                return "8 events to an endless and a trickling receiver"
+                return "8 record events to an endless and a trickling receiver"
 
             phase(
                 server,
@@ -239,6 +246,8 @@ def main() -> None:
                 lambda: fast_leg(server, attacker),
                 lambda: timed_job(server, victim, receivers, clip),
             )
+            # Last: the OGG is within the limits, so its 32 channels are then transcribed.
+            phase(server, "1 bombs", send_bombs, lambda: timed_job(server, victim, receivers, clip))
         finally:
             server.process.terminate()
             server.process.wait(30)
