@@ -25,9 +25,12 @@ typecheck: venv
 	$(BIN)/mypy
 
 # System packages the tests need: espeak-ng synthesises the speech of the analytics
-# end-to-end test. Installed with apt-get when missing (CI runs as root).
+# end-to-end test; chromium runs the console's browser tests (Playwright drives it from
+# /usr/bin/chromium). Installed with apt-get when missing (CI runs as root).
+SYSTEM_PACKAGES := espeak-ng chromium
 system-deps:
-	command -v espeak-ng >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng)
+	missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	test -z "$$missing" || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing)
 
 pytest: venv system-deps
 	$(BIN)/pytest
