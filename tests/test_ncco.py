@@ -143,16 +143,43 @@ def test_a_record_action_must_be_an_object() -> None:
 
 
 def test_ncco_holds_record_and_conversation_actions() -> None:
-    actions = parse_ncco(
+    ncco = parse_ncco(
         [
             {"action": "record", "split": "conversation", "eventUrl": ["https://e.example/r"]},
             {"action": "conversation", "name": "support-42", "record": True},
         ]
     )
-    record, conversation = actions
+    record, conversation = ncco.actions
     assert isinstance(record, RecordAction) and record.channel_count == 2
     assert isinstance(conversation, ConversationAction)
     assert (conversation.name, conversation.record) == ("support-42", True)
+    assert (conversation.start_on_enter, conversation.end_on_exit, conversation.mute) == (
+        True,
+        False,
+        False,
+    )
+    assert ncco.records == [record] and ncco.conversation is conversation and not ncco.ignored
+
+
+def test_what_is_not_carried_out_is_listed_with_the_reason() -> None:
+    ncco = parse_ncco(
+        [
+            {"action": "talk", "text": "Please hold"},
+            {"action": "conversation", "name": "a", "musicOnHoldUrl": ["https://m.example/x"]},
+            {"action": "conversation", "name": "b"},
+            {"action": "notify", "payload": {"at": "greeting"}, "eventUrl": ["https://n.example"]},
+            {"action": "wait", "timeout": 0.01},
+        ]
+    )
+    assert [(i.name, i.action) for i in ncco.ignored] == [
+        ("ncco[0]", "talk"),
+        ("ncco[1].musicOnHoldUrl", "conversation"),
+        ("ncco[2]", "conversation"),
+        ("ncco[4]", "wait"),
+    ]
+    assert ncco.conversation is not None and ncco.conversation.name == "a"
+    (notify,) = ncco.notifications
+    assert (notify.event_url, notify.event_method) == ("https://n.example", "POST")
 
 
 def test_ncco_mistakes_name_the_action_and_field() -> None:
@@ -160,19 +187,24 @@ def test_ncco_mistakes_name_the_action_and_field() -> None:
         parse_ncco(
             [
                 {"action": "record", "channels": 99},
-                {"action": "talk", "text": "hello"},
+                {"action": "tlk", "text": "hello"},
                 {"name": "no action"},
                 {"action": "conversation"},
-                {"action": "conversation", "name": "x", "musicOnHoldUrl": ["https://m"]},
+                {"action": "conversation", "name": "x", "endOnExit": "yes"},
+                {"action": "connect", "endpoint": [{"type": "fax"}]},
             ]
         )
-    assert dict(caught.value.problems) == {
+    problems = dict(caught.value.problems)
+    assert problems.pop("ncco[1].action").startswith("must be one of 'record', 'conversation'")
+    assert problems.pop("ncco[5].endpoint[0].type").startswith("must be one of 'phone'")
+    assert problems == {
         "ncco[0].channels": "must be less than or equal to 32 (got 99)",
-        "ncco[1].action": "must be 'record' or 'conversation'",
         "ncco[2].action": "each action needs an 'action' key",
         "ncco[3].name": "required",
-        "ncco[4].musicOnHoldUrl": "not a known option",
+        "ncco[4].endOnExit": "must be a valid boolean (got 'yes')",
     }
     for bad in ([], {"action": "record"}, "record"):
         with pytest.raises(InvalidParametersError, match="ncco: a non-empty list"):
             parse_ncco(bad)
+    with pytest.raises(InvalidParametersError, match="at most 100 actions"):
+        parse_ncco([{"action": "record"}] * 101)

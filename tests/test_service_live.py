@@ -150,11 +150,13 @@ def test_legs_take_channels_in_the_order_they_connected(
     lookup = service.conversations.actions
     slowed: list[str] = []
 
-    def slow_for_the_first_leg(application_id: str, conversation_uuid: str) -> object:
+    def slow_for_the_first_leg(
+        application_id: str, conversation_uuid: str, ncco_uuid: str | None = None
+    ) -> object:
         if not slowed:
             slowed.append(conversation_uuid)
             time.sleep(0.5)
-        return lookup(application_id, conversation_uuid)
+        return lookup(application_id, conversation_uuid, ncco_uuid)
 
     monkeypatch.setattr(service.conversations, "actions", slow_for_the_first_leg)
     app = api.register(keys)
@@ -282,13 +284,16 @@ def test_bad_credentials_and_unknown_conversations_close_the_socket(
         socket.close()
 
 
-def test_an_ncco_that_records_nothing_is_refused(api: LiveApi, keys: KeyPair) -> None:
+def test_an_ncco_without_a_record_or_conversation_action_is_refused(
+    api: LiveApi, keys: KeyPair
+) -> None:
     app = api.register(keys)
     with api.client(token_for(app["id"], keys)) as client:
         response = client.post(
-            "/v1/conversations", json={"ncco": [{"action": "conversation", "name": "room"}]}
+            "/v1/conversations", json={"ncco": [{"action": "talk", "text": "hello"}]}
         )
         assert response.status_code == 422
         assert response.json()["invalid_parameters"][0]["name"] == "ncco"
         bad = client.post("/v1/conversations", json={"ncco": [{"action": "talk"}]})
-        assert bad.status_code == 422 and "action" in bad.json()["invalid_parameters"][0]["name"]
+        assert bad.status_code == 422
+        assert bad.json()["invalid_parameters"][0]["name"] == "ncco[0].text"

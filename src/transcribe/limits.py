@@ -40,3 +40,6 @@ HOST_BUSY_WAIT_S = 1.0
 # The sweep looks for orphaned files (see `JobSettings.orphan_after_s`) at most this often: it
 # lists the files folder, which holds every stored recording.
 ORPHAN_SWEEP_INTERVAL_S = 600
+# An NCCO: actions in one, and a notify action's payload (it is sent as a webhook body).
+MAX_NCCO_ACTIONS = 100
+MAX_NOTIFY_PAYLOAD_BYTES = 16 * 1024

@@ -73,7 +73,7 @@ class Service:
             max_audio_seconds=settings.max_audio_seconds,
         )
         self.recordings = RecordingQueries(db, files, urls, clock)
-        self.conversations = Conversations(db, clock, settings.retention)
+        self.conversations = Conversations(db, clock, settings.retention, outbox)
 
         leases = Leases(db, clock, settings.jobs.heartbeat_s)
         jobs.handle(JobTask.RENDER, RenderJob(db, files, leases, lifecycle, metrics))

@@ -15,9 +15,11 @@ class Urls:
         """A stored file: `recording_url` and `transcription_url`."""
         return f"{self.base}/v1/files/{file_uuid}"
 
-    def legs(self, conversation_uuid: str) -> str:
-        """Where a conversation's legs open their WebSockets."""
-        return f"{re.sub(r'^http', 'ws', self.base)}/v1/conversations/{conversation_uuid}/legs"
+    def legs(self, conversation_uuid: str, ncco_uuid: str | None = None) -> str:
+        """Where a conversation's legs open their WebSockets: those of the NCCO that created
+        it, or (`ncco_uuid`) those of an NCCO that joined it by name."""
+        base = f"{re.sub(r'^http', 'ws', self.base)}/v1/conversations/{conversation_uuid}"
+        return f"{base}/legs" if ncco_uuid is None else f"{base}/nccos/{ncco_uuid}/legs"
 
 
 def is_http_url(value: str) -> bool:

@@ -52,9 +52,30 @@ class Accepted(BaseModel):
     conversation_uuid: str
 
 
+class IgnoredAction(BaseModel):
+    index: int = Field(description="The action's place in the NCCO, from 0")
+    action: str
+    reason: str = Field(description="Why it is not carried out here")
+
+
+class IgnoredField(BaseModel):
+    name: str = Field(description="As in the NCCO: ncco[0].musicOnHoldUrl")
+    reason: str
+
+
 class ConversationView(BaseModel):
-    conversation_uuid: str
-    legs_url: str = Field(description="Each call leg opens a WebSocket here")
+    conversation_uuid: str = Field(
+        description="The conversation the legs join: an existing one where the NCCO's "
+        "conversation action named a live conversation"
+    )
+    legs_url: str = Field(description="Each call leg running this NCCO opens a WebSocket here")
+    ignored_actions: list[IgnoredAction] = Field(
+        default_factory=list,
+        description="Actions accepted but not carried out: they need a phone network",
+    )
+    ignored_fields: list[IgnoredField] = Field(
+        default_factory=list, description="Options of carried-out actions that have no effect here"
+    )
 
 
 class AttemptView(BaseModel):

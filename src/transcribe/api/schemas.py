@@ -17,4 +17,7 @@ class ApplicationIn(BaseModel):
 
 
 class ConversationIn(BaseModel):
-    ncco: list[dict[str, Any]] = Field(description="record and/or conversation actions")
+    ncco: list[dict[str, Any]] = Field(
+        description="Vonage NCCO actions: record, conversation and notify are carried out; "
+        "talk, stream, input, connect, wait and transfer are validated and listed as ignored"
+    )

@@ -24,18 +24,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from transcribe.audio import SAMPLE_RATE
 from transcribe.errors import ConflictError, UnavailableError
 from transcribe.live.conversations import Conversations
-from transcribe.ncco import ConversationAction, RecordAction, RecordingFormat
-from transcribe.recording.engine import Leg, Recorder
+from transcribe.ncco import ConversationAction, Ncco, RecordAction, RecordingFormat
+from transcribe.recording.engine import Leg, Recorder, Voice
 from transcribe.recordings.intake import Intake
 
 log = logging.getLogger(__name__)
+
+_CONVERSATION = "conversation"  # in `LiveCall.recorded`: the conversation's own recording
 
 GAP_S = 0.3
 BATCH_S = 0.1
@@ -51,8 +53,41 @@ class _Recording:
     done: bool = False
 
 
+Hangup = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _Member:
+    """A leg in the conversation: its NCCO (`ncco_key`: its legs_url) and per-leg options."""
+
+    rate: int
+    ncco_key: str
+    ncco: Ncco
+    hangup: Hangup
+
+    @property
+    def options(self) -> ConversationAction | None:
+        return self.ncco.conversation
+
+    @property
+    def voice(self) -> Voice:
+        options = self.options
+        if options is None:
+            return Voice()
+        can_speak = None if options.can_speak is None else frozenset(options.can_speak)
+        return Voice(muted=options.mute, can_speak=can_speak)
+
+
 class LiveCall:
-    """The recorders of one conversation and the legs connected to it.
+    """The recorders of one conversation and the legs connected to it, each leg running the
+    NCCO of the legs_url it came through.
+
+    The conversation starts when a leg whose NCCO has `startOnEnter` (the default) joins;
+    legs that join before it wait, unrecorded. From the start, each NCCO's `record` actions
+    record the conversation (from when its first leg is there), and the first NCCO whose
+    `conversation` has `record: true` starts the conversation's recording. Every recording
+    gets every leg, in join order. The conversation ends when its last leg leaves, or when a
+    leg whose NCCO has `endOnExit` does: the other legs are then hung up.
 
     `write`, `dtmf` and `advance` are plain functions called on the event loop; `join` and
     `leave` are coroutines because they touch the database (in a thread).
@@ -71,21 +106,37 @@ class LiveCall:
         self.conversation_uuid = conversation_uuid
         self.lock = asyncio.Lock()  # serialises joins and leaves, which await the database
         self.recordings: list[_Recording] = []
-        self.connected: set[str] = set()
+        self.members: dict[str, _Member] = {}  # the legs connected, in join order
+        self.started = False
+        self.recorded: set[str] = set()  # NCCOs (and "conversation") whose recordings started
         self.ended = False
         self._storing: set[asyncio.Task[None]] = set()
 
-    async def join(self, leg_id: str, rate: int) -> None:
+    async def join(self, leg_id: str, rate: int, ncco_key: str, ncco: Ncco, hangup: Hangup) -> None:
+        """The leg joins, running `ncco` (`ncco_key` tells the NCCOs of a conversation apart);
+        `hangup(reason)` closes its socket when a leg with `endOnExit` ends the call."""
         async with self.lock:
             if self.ended:
                 raise ConflictError("this conversation has ended; start a new one")
-            if not self.recordings:
-                self.recordings = await asyncio.to_thread(self._start_recordings)
+            member = _Member(rate, ncco_key, ncco, hangup)
+            self.members[leg_id] = member
+            options = member.options
+            if options is None or options.start_on_enter:
+                self.started = True
+            if not self.started:
+                return
+            due = self._due()
+            if due:
+                self.recordings += await asyncio.to_thread(self._start_recordings, due)
             now = time.time()
             for recording in self.recordings:
-                if not recording.done:
-                    recording.legs[leg_id] = recording.recorder.add_leg(leg_id, rate, now)
-            self.connected.add(leg_id)
+                if recording.done:
+                    continue
+                for other_id, other in self.members.items():
+                    if other_id not in recording.legs:
+                        recording.legs[other_id] = recording.recorder.add_leg(
+                            other_id, other.rate, now, other.voice
+                        )
 
     def write(self, leg_id: str, pcm: bytes, arrived: float) -> None:
         def put(leg: Leg, recorder: Recorder) -> None:
@@ -108,26 +159,50 @@ class LiveCall:
                 self._finish(recording)
 
     async def leave(self, leg_id: str) -> None:
-        """The leg hung up; the last one to leave ends the conversation and its recordings."""
+        """The leg hung up. The last one to leave ends the conversation and its recordings;
+        so does a leg with `endOnExit`, which hangs up the others."""
         async with self.lock:
-            self.connected.discard(leg_id)
+            member = self.members.pop(leg_id, None)
             self._each(leg_id, lambda leg, _: leg.close())
-            if not self.connected and not self.ended:
-                self.ended = True
-                for recording in self.recordings:
-                    if not recording.done:
-                        self._finish(recording)
-                if self._storing:
-                    await asyncio.gather(*self._storing, return_exceptions=True)
-                await asyncio.to_thread(self.conversations.end, self.conversation_uuid)
+            options = member.options if member else None
+            ends_all = options is not None and options.end_on_exit
+            if (self.members and not ends_all) or self.ended:
+                return
+            self.ended = True
+            now = time.time()
+            for recording in self.recordings:
+                if not recording.done:
+                    for leg in recording.legs.values():
+                        leg.close(at=now)
+                    self._finish(recording)
+            if self._storing:
+                await asyncio.gather(*self._storing, return_exceptions=True)
+            await asyncio.to_thread(self.conversations.end, self.conversation_uuid)
+            reason = "the conversation ended: a leg with endOnExit left"
+            await asyncio.gather(
+                *(m.hangup(reason) for m in self.members.values()), return_exceptions=True
+            )
 
-    def _start_recordings(self) -> list[_Recording]:
+    def _due(self) -> list[RecordAction]:
+        """The recordings to start now: the `record` actions of each NCCO with a leg here
+        whose recordings have not started, and the conversation's own recording (`record:
+        true`, the first NCCO to ask for it) if it has not started."""
+        due = []
+        for member in self.members.values():
+            if member.ncco_key not in self.recorded:
+                self.recorded.add(member.ncco_key)
+                due += member.ncco.records
+            options = member.options
+            if options is not None and options.record and _CONVERSATION not in self.recorded:
+                self.recorded.add(_CONVERSATION)
+                due.append(_conversation_record(options))
+        return due
+
+    def _start_recordings(self, actions: list[RecordAction]) -> list[_Recording]:
         """In a worker thread: a recording row and a WAV on disk per recording action."""
-        actions = self.conversations.actions(self.application_id, self.conversation_uuid)
         started = time.time()
         recordings = []
-        for action in actions:
-            record = action if isinstance(action, RecordAction) else _conversation_record(action)
+        for record in actions:
             uuid = self.intake.start_live(
                 self.application_id, self.conversation_uuid, record, started
             )
@@ -175,12 +250,15 @@ def _leg_clock(leg: Leg, recorder: Recorder) -> float:
 
 
 def _conversation_record(action: ConversationAction) -> RecordAction:
-    """`conversation` with `record: true`: Vonage's default recording of the whole call."""
-    options: dict[str, object] = {"action": "record"}
-    if action.event_url:
-        options["eventUrl"] = action.event_url
-        options["eventMethod"] = action.event_method
-    return RecordAction.model_validate(options)
+    """`conversation` with `record: true`: Vonage's default recording of the whole call,
+    sent to the conversation's `eventUrl` and transcribed as its `transcription` asks."""
+    return RecordAction.model_validate(
+        {
+            "eventUrl": action.event_url,
+            "eventMethod": action.event_method,
+            "transcription": action.transcription,
+        }
+    )
 
 
 @dataclass

@@ -2,7 +2,7 @@
 multichannel WAV, MP3 or OGG. No HTTP in here; the service puts sockets and uploads in front.
 """
 
-from transcribe.recording.engine import EndReason, Leg, Recorder, RecordingResult
+from transcribe.recording.engine import EndReason, Leg, Recorder, RecordingResult, Voice
 from transcribe.recording.layout import beep_tone
 from transcribe.recording.render import LegFile, LegSource, render, render_files
 
@@ -13,6 +13,7 @@ __all__ = [
     "LegSource",
     "Recorder",
     "RecordingResult",
+    "Voice",
     "beep_tone",
     "render",
     "render_files",

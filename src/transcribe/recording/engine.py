@@ -90,15 +90,33 @@ class RecordingResult:
         }
 
 
+@dataclass(frozen=True)
+class Voice:
+    """Who hears a leg (the NCCO's `mute` and `canSpeak`). Muted: silent in the recording.
+    `can_speak`: the ids of the legs that hear it (None: everyone); a leg that shares its
+    channel with others (the mono mix, the callees' side of a split) is left out of it when
+    it names none of the recording's other legs, and keeps a channel of its own."""
+
+    muted: bool = False
+    can_speak: frozenset[str] | None = None
+
+
 class Leg:
     """One call leg: its audio, placed on the recording clock. Made by `Recorder.add_leg`."""
 
     def __init__(
-        self, recorder: Recorder, leg_id: str, index: int, sample_rate: int, join: int
+        self,
+        recorder: Recorder,
+        leg_id: str,
+        index: int,
+        sample_rate: int,
+        join: int,
+        voice: Voice,
     ) -> None:
         self.id = leg_id
         self.index = index
         self.sample_rate = sample_rate
+        self.voice = voice
         self.closed = False
         self._recorder = recorder
         self._step = SAMPLE_RATE // sample_rate  # recording samples per leg sample
@@ -283,9 +301,14 @@ class Recorder:
         return self._pos / SAMPLE_RATE
 
     def add_leg(
-        self, leg_id: str, sample_rate: int = SAMPLE_RATE, join_time: float | None = None
+        self,
+        leg_id: str,
+        sample_rate: int = SAMPLE_RATE,
+        join_time: float | None = None,
+        voice: Voice | None = None,
     ) -> Leg:
-        """A leg joins at `join_time` (default: where the recording is now).
+        """A leg joins at `join_time` (default: where the recording is now), heard as
+        `voice` says (default: by everyone).
 
         Legs take channels in the order they are added; the first is the initial caller.
         """
@@ -298,7 +321,7 @@ class Recorder:
             raise InvalidRequestError(f"leg {leg_id} has joined already", field="leg")
         now = max(self._pos, self._now)
         join = now if join_time is None else max(0, self._samples(join_time))
-        leg = Leg(self, leg_id, len(self._legs), sample_rate, join)
+        leg = Leg(self, leg_id, len(self._legs), sample_rate, join, voice or Voice())
         self._legs.append(leg)
         if self.options.end_on_key is not None:
             self._dtmf[leg_id] = (DtmfDetector(), self._pos)
@@ -393,7 +416,7 @@ class Recorder:
         pieces = []
         for leg in self._legs:
             audio = leg._take(start, count)
-            if audio is not None:
+            if audio is not None and self._audible(leg):
                 pieces.append((leg, audio))
         cut, reason = self._find_end(start, count, pieces)
         block = np.zeros((count, self.channels), np.float32)
@@ -408,6 +431,21 @@ class Recorder:
         self._pos += cut
         if reason is not None:
             self._finish_at(reason)
+
+    def _audible(self, leg: Leg) -> bool:
+        """Whether the leg's audio goes into its channel (`Voice`): not when muted; with
+        `can_speak`, only in a channel of its own or when it names another leg of the call
+        (its channel is then a mix of what they heard)."""
+        voice = leg.voice
+        if voice.muted:
+            return False
+        if voice.can_speak is None:
+            return True
+        channel = channel_for_leg(leg.index, self.channels)
+        others = [other for other in self._legs if other is not leg]
+        if all(channel_for_leg(other.index, self.channels) != channel for other in others):
+            return True
+        return any(other.id in voice.can_speak for other in others)
 
     def _find_end(
         self, start: int, count: int, pieces: list[tuple[Leg, FloatArray]]

@@ -10,7 +10,17 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -57,16 +67,42 @@ class Application(Base):
 
 
 class Conversation(Base):
-    """A call created by POST /v1/conversations; its legs join over WebSockets."""
+    """A call created by POST /v1/conversations; its legs join over WebSockets. `ncco` is
+    the NCCO that created it; NCCOs that joined it by `name` are `JoinedNcco`s."""
 
     __tablename__ = "conversations"
+    __table_args__ = (
+        # One live conversation of a name per application: a second POST naming it joins it.
+        Index(
+            "uq_conversations_open_name",
+            "application_id",
+            "name",
+            unique=True,
+            sqlite_where=text("status = 'open' AND name IS NOT NULL"),
+            postgresql_where=text("status = 'open' AND name IS NOT NULL"),
+        ),
+    )
 
     uuid: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     ncco: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="open")  # ConversationStatus
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class JoinedNcco(Base):
+    """The NCCO of a POST /v1/conversations that named a live conversation: its legs join
+    that conversation through their own legs_url, with this NCCO's per-leg options."""
+
+    __tablename__ = "joined_nccos"
+
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    conversation_uuid: Mapped[str] = mapped_column(ForeignKey("conversations.uuid"), index=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    ncco: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Recording(Base):
@@ -128,7 +164,7 @@ class Delivery(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
     recording_uuid: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
-    event: Mapped[str] = mapped_column(String(32))  # record | transcribed
+    event: Mapped[str] = mapped_column(String(32))  # record | transcribed | notify
     url: Mapped[str] = mapped_column(Text)
     method: Mapped[str] = mapped_column(String(8))
     payload: Mapped[dict[str, Any]] = mapped_column()

@@ -16,7 +16,7 @@ from transcribe.webhooks.delivery import CLAIM_S
 # the job was retried) still produces one event per recording: receivers see one id.
 _NAMESPACE = uuid.UUID("5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a")
 
-Event = Literal["record", "transcribed"]
+Event = Literal["record", "transcribed"]  # and "notify", from an NCCO (`create_notification`)
 
 
 def record_payload(recording: Recording, recording_url: str, now: datetime) -> dict[str, Any]:
@@ -105,4 +105,28 @@ def create_delivery(
         created_at=now,
     )
     session.add(delivery)
+    return delivery
+
+
+def create_notification(
+    session: Session,
+    application: Application,
+    payload: dict[str, Any],
+    destination: tuple[str, str],
+    now: datetime,
+) -> Delivery:
+    """Store an NCCO `notify` for delivery: it belongs to no recording."""
+    url, method = destination
+    delivery = Delivery(
+        application_id=application.id,
+        recording_uuid=None,
+        event="notify",
+        url=url,
+        method=method,
+        payload=payload,
+        next_attempt_at=now + timedelta(seconds=CLAIM_S),
+        created_at=now,
+    )
+    session.add(delivery)
+    session.flush()
     return delivery

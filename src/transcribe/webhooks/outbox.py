@@ -22,7 +22,7 @@ from transcribe.store.states import DeliveryStatus
 from transcribe.views import AttemptView, DeliveryView
 from transcribe.webhooks.delivery import CLAIM_S, attempt_delivery
 from transcribe.webhooks.egress import HostSlots
-from transcribe.webhooks.events import Event, create_delivery, target
+from transcribe.webhooks.events import Event, create_delivery, create_notification, target
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,18 @@ class Outbox:
             session, application, recording, event, payload, destination, self.clock.now()
         )
         return delivery.id if delivery else None
+
+    def notify(
+        self, session: Session, application: Application, url: str, method: str,
+        payload: dict[str, Any],
+    ) -> str:  # fmt: skip
+        """Store an NCCO `notify` for delivery with the rest of `session`: `payload` is the
+        body (or the query for GET), signed and retried like every event. Returns the
+        delivery id to queue once that commits."""
+        delivery = create_notification(
+            session, application, payload, (url, method.upper()), self.clock.now()
+        )
+        return delivery.id
 
     def deliver(self, delivery_id: str) -> None:
         """Queue task: one attempt of a stored event."""

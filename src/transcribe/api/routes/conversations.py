@@ -27,8 +27,9 @@ from transcribe.live.framing import (
     connected_rate,
     parse_event,
 )
+from transcribe.ncco import Ncco
 from transcribe.service import Service
-from transcribe.views import ConversationView
+from transcribe.views import ConversationView, IgnoredAction, IgnoredField
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
@@ -37,9 +38,19 @@ router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 def create_conversation(
     body: ConversationIn, app_id: CurrentApp, service: ServiceDep
 ) -> ConversationView:
-    conversation_uuid = service.conversations.create(app_id, body.ncco)
+    """Run an NCCO: a new conversation, or (a `conversation` action naming a live one) a
+    legs_url into it whose legs carry this NCCO's per-leg options."""
+    created = service.conversations.create(app_id, body.ncco)
+    ignored = created.ncco.ignored
     return ConversationView(
-        conversation_uuid=conversation_uuid, legs_url=service.urls.legs(conversation_uuid)
+        conversation_uuid=created.conversation_uuid,
+        legs_url=service.urls.legs(created.conversation_uuid, created.ncco_uuid),
+        ignored_actions=[
+            IgnoredAction(index=i.index, action=i.action, reason=i.reason)
+            for i in ignored
+            if i.field is None
+        ],
+        ignored_fields=[IgnoredField(name=i.name, reason=i.reason) for i in ignored if i.field],
     )
 
 
@@ -49,12 +60,34 @@ async def leg_socket(
     conversation_uuid: str,
     token: Annotated[str | None, Query(max_length=MAX_TOKEN_CHARS)] = None,
 ) -> None:
+    """A leg of the NCCO that created the conversation."""
+    await _leg(websocket, conversation_uuid, None, token)
+
+
+@router.websocket("/{conversation_uuid}/nccos/{ncco_uuid}/legs")
+async def joined_leg_socket(
+    websocket: WebSocket,
+    conversation_uuid: str,
+    ncco_uuid: str,
+    token: Annotated[str | None, Query(max_length=MAX_TOKEN_CHARS)] = None,
+) -> None:
+    """A leg of an NCCO that joined the conversation by name."""
+    await _leg(websocket, conversation_uuid, ncco_uuid, token)
+
+
+async def _leg(
+    websocket: WebSocket, conversation_uuid: str, ncco_uuid: str | None, token: str | None
+) -> None:
     service: Service = websocket.app.state.service
     calls: LiveCalls = websocket.app.state.calls
     limits = service.settings.live
     app_id: str | None = None
     call: LiveCall | None = None
     leg_id = str(uuid.uuid4())
+
+    async def hangup(reason: str) -> None:
+        await websocket.close(1000, reason[:120])
+
     try:
         # Legs take channels in the order they connected, not the order they get through
         # the awaits below: the admission is entered before the first of them.
@@ -62,10 +95,10 @@ async def leg_socket(
             await websocket.accept()
             try:
                 raw = token if token else bearer(websocket.headers.get("authorization"))
-                app_id = await _admit(service, calls, raw, conversation_uuid)
+                app_id, ncco = await _admit(service, calls, raw, conversation_uuid, ncco_uuid)
                 rate = await _connected(websocket, limits.first_frame_timeout_s)
                 call = calls.call(app_id, conversation_uuid)
-                await call.join(leg_id, rate)
+                await call.join(leg_id, rate, ncco_uuid or "", ncco, hangup)
             except TranscribeError as exc:
                 raise LegClosed(close_code_of(exc), exc.message) from exc
         service.metrics.live_legs.inc()
@@ -86,19 +119,23 @@ async def leg_socket(
             calls.release(app_id)
 
 
-async def _admit(service: Service, calls: LiveCalls, token: str, conversation_uuid: str) -> str:
-    """The leg's application, once it may join: its token is good, the conversation is its
-    own and open, the disk is above its floor and the application below its limit of legs
-    (counted from here on: `LiveCalls.release` when the leg ends)."""
+async def _admit(
+    service: Service, calls: LiveCalls, token: str, conversation_uuid: str, ncco_uuid: str | None
+) -> tuple[str, Ncco]:
+    """The leg's application and the NCCO it runs, once it may join: its token is good, the
+    conversation (and NCCO) is its own and open, the disk is above its floor and the
+    application below its limit of legs (counted from here on: `LiveCalls.release` when
+    the leg ends)."""
     app_id = await authenticate(service.tokens, token)
 
-    def check() -> None:  # the database and the disk, in a thread
-        service.conversations.actions(app_id, conversation_uuid)
+    def check() -> Ncco:  # the database and the disk, in a thread
+        ncco = service.conversations.actions(app_id, conversation_uuid, ncco_uuid)
         service.disk.check()
+        return ncco
 
-    await asyncio.to_thread(check)
+    ncco = await asyncio.to_thread(check)
     calls.admit(app_id)
-    return app_id
+    return app_id, ncco
 
 
 async def _connected(websocket: WebSocket, timeout_s: float) -> int:
