@@ -4,7 +4,8 @@ Prints 3-class accuracy, macro-F1 and sign accuracy for the held-out half of
 tests/data/sentiment/calls.tsv (never looked at while the rules were written), for its
 examples half (the rules were tuned on it) and for the 40 shared examples of
 ../shared/data/sentiment (also looked at while tuning); then sentences per second on one
-core, and, with `--errors`, the examples half's misses (never the held-out half's).
+core, and VADER alone on the held-out half for comparison; with `--errors`, the examples
+half's misses (never the held-out half's).
 
 Classes from a score: positive above `NEUTRAL_BAND`, negative below -`NEUTRAL_BAND`,
 neutral between. Sign accuracy counts, over the sentences labelled positive or negative,
@@ -22,15 +23,19 @@ if hasattr(os, "sched_setaffinity"):
 import argparse
 import csv
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from transcribe.sentiment import NEUTRAL_BAND, SentimentScorer
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from transcribe.sentiment.scorer import NEUTRAL_BAND, SentimentScorer
 
 ROOT = Path(__file__).resolve().parents[1]
 CALLS = ROOT / "tests" / "data" / "sentiment" / "calls.tsv"
 SHARED = ROOT.parent / "shared" / "data" / "sentiment" / "examples.tsv"
 CLASSES = ("positive", "negative", "neutral")
+HELD = "held-out half"
 TARGET_SIGN_ACCURACY = 0.85
 TARGET_MACRO_F1 = 0.70
 
@@ -67,8 +72,8 @@ def label_of(score: float) -> str:
     return "neutral"
 
 
-def figures(scorer: SentimentScorer, items: list[Labelled]) -> Figures:
-    scores = [scorer.score(item.text) for item in items]
+def figures(score: Callable[[str], float], items: list[Labelled]) -> Figures:
+    scores = [score(item.text) for item in items]
     predicted = [label_of(s) for s in scores]
     correct = sum(p == item.label for p, item in zip(predicted, items, strict=True))
     f1: dict[str, float] = {}
@@ -107,19 +112,26 @@ def main() -> None:
     scorer = SentimentScorer()
     build_ms = (time.perf_counter() - started) * 1000
     sets = {
-        "held-out half": load(CALLS, "heldout"),
+        HELD: load(CALLS, "heldout"),
         "examples half (tuned on)": load(CALLS, "examples"),
         "shared 40 (looked at)": load(SHARED),
     }
-    print(f"{'set':<26} {'n':>4} {'3-class acc':>12} {'macro-F1':>9} {'sign acc':>9}  F1 +/-/0")
-    for name, items in sets.items():
-        fig = figures(scorer, items)
+    print(f"{'set':<27} {'n':>4} {'3-class acc':>12} {'macro-F1':>9} {'sign acc':>9}  F1 +/-/0")
+    vader = SentimentIntensityAnalyzer()
+    runs: list[tuple[str, Callable[[str], float], list[Labelled]]] = [
+        (name, scorer.score, items) for name, items in sets.items()
+    ]
+    runs.append(
+        ("VADER alone, held-out", lambda t: vader.polarity_scores(t)["compound"], sets[HELD])
+    )
+    for name, score, items in runs:
+        fig = figures(score, items)
         per_class = "/".join(f"{fig.f1[c]:.2f}" for c in CLASSES)
         print(
-            f"{name:<26} {fig.sentences:>4} {fig.accuracy:>12.3f} {fig.macro_f1:>9.3f} "
+            f"{name:<27} {fig.sentences:>4} {fig.accuracy:>12.3f} {fig.macro_f1:>9.3f} "
             f"{fig.sign_accuracy:>9.3f}  {per_class}"
         )
-    held = figures(scorer, sets["held-out half"])
+    held = figures(scorer.score, sets[HELD])
     print(
         f"targets on the held-out half: sign accuracy >= {TARGET_SIGN_ACCURACY} "
         f"({'met' if held.sign_accuracy >= TARGET_SIGN_ACCURACY else 'NOT met'}), "
@@ -133,9 +145,9 @@ def main() -> None:
     if args.errors:
         print("\nexamples half, misses:")
         for item in sets["examples half (tuned on)"] + sets["shared 40 (looked at)"]:
-            score = scorer.score(item.text)
-            if label_of(score) != item.label:
-                print(f"  {item.id} {item.label:<8} {score:+.3f}  {item.text}")
+            value = scorer.score(item.text)
+            if label_of(value) != item.label:
+                print(f"  {item.id} {item.label:<8} {value:+.3f}  {item.text}")
 
 
 if __name__ == "__main__":

@@ -70,6 +70,7 @@ class TranscriptionOptions(_Strict):
     language: str = Field(default=DEFAULT_LANGUAGE, min_length=2, max_length=16)
     event_url: EventUrl | None = Field(default=None, alias="eventUrl")
     event_method: EventMethod = Field(default="POST", alias="eventMethod")
+    sentiment_analysis: bool = Field(default=False, alias="sentimentAnalysis")
 
 
 class RecordAction(_Strict):

@@ -1,5 +1,6 @@
-"""Sentiment of call sentences, offline and fast: see `scorer.py`."""
+"""Sentiment of call sentences, offline and fast.
 
-from transcribe.sentiment.scorer import NEUTRAL_BAND, SentimentScorer, default_scorer
-
-__all__ = ["NEUTRAL_BAND", "SentimentScorer", "default_scorer"]
+`scorer.SentimentScorer` scores a sentence, `rules` holds what it knows of phone calls, and
+`annotate.add_sentiment` puts the scores on a transcription document. Nothing is imported
+here, so that reading `rules.NEUTRAL_BAND` (the CLI's help) does not load the lexicon.
+"""

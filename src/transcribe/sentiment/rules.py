@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 
+# Scores closer to 0 than this count as neutral, as in the labelling rules of the examples.
+NEUTRAL_BAND = 0.05
+
 # Words whose general-purpose value is wrong in a call. `please`, `like` and `okay` are how
 # requests and acknowledgements are phrased, not feelings; `sorry` opens requests ("sorry,
 # could you repeat that?") as often as it apologises; `no` answers questions. Outcome words

@@ -21,21 +21,18 @@ and one core scores tens of thousands of sentences a second.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from transcribe.sentiment.rules import (
     FORMULAS,
+    NEUTRAL_BAND,
     OPENER,
     PHRASES,
     SARCASM_MARKERS,
     STRONG_SARCASM,
     WORD_VALUES,
 )
-
-# Scores closer to 0 than this count as neutral, as in the labelling rules.
-NEUTRAL_BAND = 0.05
 
 # A phrase is replaced by one made-up word carrying its value; VADER then weighs it like
 # any word (boosters, "but", the sentence's other words).
@@ -50,6 +47,9 @@ _BUT = re.compile(r"\b(?:but|though|although|however)\b")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
 
 
+__all__ = ["NEUTRAL_BAND", "SentimentScorer"]
+
+
 class SentimentScorer:
     """Scores sentences; build one and reuse it (building it reads VADER's lexicon)."""
 
@@ -60,11 +60,14 @@ class SentimentScorer:
             word: value for word, value in analyzer.lexicon.items() if abs(value) >= _FAINTEST_WORD
         }
         lexicon.update(WORD_VALUES)
-        self._phrases: list[tuple[re.Pattern[str], str]] = []
+        # All phrases in one pattern, so a sentence is scanned once; where two could start at
+        # the same place, the one listed first in `PHRASES` wins.
+        alternatives = []
         for index, (pattern, value) in enumerate(PHRASES):
             word = f"{_PHRASE_WORD}{_letters(index)}"
             lexicon[word] = value
-            self._phrases.append((re.compile(rf"\b(?:{pattern})\b"), word))
+            alternatives.append(rf"(?P<{word}>(?:{pattern})\b)")
+        self._phrases = re.compile(rf"\b(?:{'|'.join(alternatives)})")
         self._sarcasm = f"{_PHRASE_WORD}sarcasm"
         lexicon[self._sarcasm] = _SARCASM_VALUE
         analyzer.lexicon = lexicon
@@ -99,16 +102,13 @@ class SentimentScorer:
         return self._compound(text)
 
     def _compound(self, text: str) -> float:
-        for pattern, word in self._phrases:
-            text = pattern.sub(f" {word} ", text)
+        text = self._phrases.sub(_phrase_word, text)
         compound = float(self._vader.polarity_scores(text)["compound"])
         return round(max(-1.0, min(1.0, compound)), 4)
 
 
-@lru_cache(maxsize=1)
-def default_scorer() -> SentimentScorer:
-    """One scorer per process, built on first use (about 50 ms to read the lexicon)."""
-    return SentimentScorer()
+def _phrase_word(match: re.Match[str]) -> str:
+    return f" {match.lastgroup} "
 
 
 def _is_question(rest: str, whole: str) -> bool:
