@@ -128,3 +128,14 @@ def test_progress_bar_on_a_terminal() -> None:
     assert result.returncode == 0
     TranscriptionDocument.model_validate_json(result.stdout)
     assert b"jfk.wav" in shown and b"100%" in shown and b"11/11 s of audio" in shown
+
+
+@pytest.mark.model
+def test_file_sentiment_scores_every_sentence(run_cli: Command) -> None:
+    path = SPEECH_DIR / "jfk.flac"
+    plain = json.loads(run_cli("file", path, "--no-analytics").stdout)
+    assert all("sentiment" not in s for c in plain["channels"] for s in c["transcript"])
+    result = run_cli("file", path, "--no-analytics", "--sentiment")
+    assert result.returncode == 0, result.stderr
+    sentences = [s for c in json.loads(result.stdout)["channels"] for s in c["transcript"]]
+    assert sentences and all(-1.0 <= s["sentiment"] <= 1.0 for s in sentences)

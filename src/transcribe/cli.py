@@ -7,6 +7,7 @@ and exit 2; nothing prints a traceback for bad input.
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import os
 import sys
@@ -19,6 +20,7 @@ from transcribe import __version__
 from transcribe.config import Settings
 from transcribe.errors import TranscribeError
 from transcribe.limits import MAX_CHANNELS, MAX_RECORD_SECONDS
+from transcribe.sentiment.rules import NEUTRAL_BAND
 
 if TYPE_CHECKING:
     from transcribe.asr.transcriber import ProgressCallback
@@ -102,6 +104,12 @@ def _add_file_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         action="store_true",
         help="skip the spaCy step that fills questions, answers, action items and qa_pairs",
     )
+    file_cmd.add_argument(
+        "--sentiment",
+        action="store_true",
+        help="add `sentiment` (-1 negative to 1 positive) to every sentence, as the service's "
+        "sentimentAnalysis option does",
+    )
     file_cmd.set_defaults(handler=cmd_file)
 
     analyze = commands.add_parser(
@@ -115,6 +123,22 @@ def _add_file_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     )
     analyze.add_argument("document", type=Path, help="the transcription document (JSON)")
     analyze.set_defaults(handler=cmd_analyze)
+
+    sentiment = commands.add_parser(
+        "sentiment",
+        help="score sentences read on stdin, one a line, for sentiment",
+        description=(
+            "Read sentences on standard input, one a line, and print one score a line on "
+            "standard output, in the same order: a number from -1 (negative) to 1 (positive), "
+            f"neutral when it is closer to 0 than {NEUTRAL_BAND} (an empty line scores 0). "
+            "These are the scores that `transcribe file --sentiment` and the service's "
+            "sentimentAnalysis option give each sentence. Offline (a lexicon and call-specific "
+            "rules, no model) and deterministic: the same line always gets the same score."
+        ),
+        epilog="example: printf 'Not bad at all.\\nGreat, another hour on hold.\\n' | "
+        "transcribe sentiment",
+    )
+    sentiment.set_defaults(handler=cmd_sentiment)
 
 
 def _add_service_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -263,6 +287,11 @@ def cmd_file(args: argparse.Namespace, settings: Settings) -> int:
         from transcribe.analytics import Analyzer
 
         doc = Analyzer().analyze(doc)
+    if args.sentiment:
+        from transcribe.sentiment.annotate import add_sentiment
+        from transcribe.sentiment.scorer import SentimentScorer
+
+        doc = add_sentiment(doc, SentimentScorer())
     if args.output == "json":
         sys.stdout.write(doc.model_dump_json(indent=2) + "\n")
     else:
@@ -294,6 +323,17 @@ def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
             field="document",
         ) from None
     sys.stdout.write(Analyzer().analyze(doc).model_dump_json(indent=2) + "\n")
+    return 0
+
+
+def cmd_sentiment(args: argparse.Namespace, settings: Settings) -> int:
+    from transcribe.sentiment.scorer import SentimentScorer
+
+    scorer = SentimentScorer()
+    # Bytes that are not UTF-8 become U+FFFD instead of stopping the stream halfway.
+    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    for line in stdin:
+        sys.stdout.write(f"{scorer.score(line):.4f}\n")
     return 0
 
 

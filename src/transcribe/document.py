@@ -13,7 +13,14 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 DEFAULT_LANGUAGE = "en-US"  # when no language is asked for, as in Vonage
 DOCUMENT_VERSION = "1.0.0"
@@ -54,6 +61,23 @@ class Sentence(BaseModel):
     answers: list[str] = Field(default_factory=list)
     raw_sentence: str
     words: list[Word]
+    sentiment: float | None = Field(
+        default=None,
+        ge=-1.0,
+        le=1.0,
+        description="Negative to positive, only when `sentimentAnalysis` was asked",
+    )
+
+    @model_serializer(mode="wrap")
+    def _sentiment_only_when_asked(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, object]:
+        """A document made without `sentimentAnalysis` has no `sentiment` key at all, rather
+        than `null` on every sentence."""
+        data: dict[str, object] = handler(self)
+        if self.sentiment is None:
+            data.pop("sentiment", None)
+        return data
 
 
 class Channel(BaseModel):

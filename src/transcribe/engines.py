@@ -1,4 +1,5 @@
-"""The two models of a worker process: Whisper (`asr`) and spaCy (`analytics`).
+"""The models of a worker process: Whisper (`asr`), spaCy (`analytics`) and the sentiment
+scorer's lexicon (`sentiment`).
 
 Each loads once per process, on first use or at start-up (`warm_up`), which also runs them
 once so the first real job does not pay for it; `ready` and `error` feed /readyz.
@@ -19,6 +20,7 @@ from transcribe.asr.transcriber import normalise_language
 from transcribe.config import Settings
 from transcribe.errors import TranscribeError
 from transcribe.metrics import Metrics
+from transcribe.sentiment.scorer import SentimentScorer
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ class Engines:
         self.metrics = metrics
         self._transcriber: Transcriber | None = None
         self._analyzer: Analyzer | None = None
+        self._sentiment: SentimentScorer | None = None
         self._lock = threading.Lock()
         self._warm = threading.Event()
         self.error: str | None = None
@@ -47,6 +50,13 @@ class Engines:
                 self._analyzer = Analyzer()
             return self._analyzer
 
+    def sentiment(self) -> SentimentScorer:
+        """The sentiment scorer (a lexicon and rules, no model), built once per process."""
+        with self._lock:
+            if self._sentiment is None:
+                self._sentiment = SentimentScorer()
+            return self._sentiment
+
     def warm_up(self) -> None:
         """Load both models and run them once; /readyz says why if either fails."""
         started = time.perf_counter()
@@ -55,6 +65,7 @@ class Engines:
             silence = np.zeros(16_000, np.float32)
             list(transcriber.model.transcribe(silence, language="en", vad_filter=False)[0])
             self.analyzer().analyze_texts(["Could you send me the invoice by Friday?"])
+            self.sentiment().score("Thank you, that's sorted it.")
         except TranscribeError as exc:
             self.error = exc.message
             raise

@@ -9,6 +9,7 @@ concatenated and grouped. pandas is an optional extra: `pip install 'transcribe[
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,7 +91,8 @@ class Transcript:
         return _frame(rows, ["word", "start", "end", "confidence"])
 
     def sentences(self) -> pd.DataFrame:
-        """One row per sentence, in time order, with its analytics and mean word confidence."""
+        """One row per sentence, in time order, with its analytics and mean word confidence;
+        `sentiment` is NaN unless the transcription was asked for it."""
         rows = [
             {
                 **self._where(channel, index),
@@ -102,11 +104,12 @@ class Transcript:
                 "questions": list(s.questions),
                 "action_items": list(s.action_items),
                 "answers": list(s.answers),
+                "sentiment": math.nan if s.sentiment is None else s.sentiment,
             }
             for channel, index, s in self.iter_sentences()
         ]
         columns = ["text", "start", "end", "words", "confidence"]
-        frame = _frame(rows, [*columns, "questions", "action_items", "answers"])
+        frame = _frame(rows, [*columns, "questions", "action_items", "answers", "sentiment"])
         return frame.sort_values(["start", "channel"], ignore_index=True)
 
     def qa_pairs(self) -> pd.DataFrame:

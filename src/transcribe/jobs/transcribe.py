@@ -15,6 +15,7 @@ from transcribe.jobs.leases import Leases
 from transcribe.metrics import Metrics
 from transcribe.recordings.files import RecordingFiles
 from transcribe.recordings.lifecycle import Lifecycle
+from transcribe.sentiment.annotate import add_sentiment
 from transcribe.store.db import Database
 from transcribe.store.models import Recording, StoredFile
 from transcribe.store.states import JobTask
@@ -50,12 +51,16 @@ class TranscribeJob:
             stored = session.get(StoredFile, recording.file_uuid)
             assert stored is not None
             source = self.files.store.path(stored.name)
-            language = (recording.transcription_options or {}).get("language")
+            options = recording.transcription_options or {}
+            language = options.get("language")
+            sentiment = bool(options.get("sentimentAnalysis", False))
         started = time.perf_counter()
         # Decoded a few channels at a time by the transcriber, never whole: see audio.py.
         audio = open_audio(source, self.max_audio_seconds, name="the recording")
         document = self.engines.transcriber().transcribe(audio, language=language)
         document = self.engines.analyzer().analyze(document)
+        if sentiment:
+            document = add_sentiment(document, self.engines.sentiment())
         path = self.files.tmp_path(".json")
         path.write_text(document.model_dump_json())
         seconds = time.perf_counter() - started

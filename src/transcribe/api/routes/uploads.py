@@ -120,6 +120,9 @@ async def transcribe_recording(
     language: Annotated[str | None, Form(max_length=16)] = None,
     eventUrl: Annotated[str | None, Form(max_length=2000)] = None,
     eventMethod: Annotated[Literal["POST", "GET"], Form()] = "POST",
+    sentimentAnalysis: Annotated[
+        bool, Form(description="Add `sentiment` (-1 to 1) to every sentence of the transcript")
+    ] = False,
 ) -> Accepted:
     """Transcribe an existing recording, each channel on its own; `transcribed` follows.
 
@@ -127,7 +130,12 @@ async def transcribe_recording(
     check_length(request, service)
     await run_in_threadpool(service.disk.check)
     options = parse_transcription(
-        {"language": language, "eventUrl": eventUrl, "eventMethod": eventMethod}
+        {
+            "language": language,
+            "eventUrl": eventUrl,
+            "eventMethod": eventMethod,
+            "sentimentAnalysis": sentimentAnalysis,
+        }
     )
     path = await run_in_threadpool(save_upload, file, service, "file")
     try:
