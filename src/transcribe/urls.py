@@ -15,6 +15,10 @@ class Urls:
         """A stored file: `recording_url` and `transcription_url`."""
         return f"{self.base}/v1/files/{file_uuid}"
 
+    def file_link(self, file_uuid: str, query: str) -> str:
+        """A signed link to a stored file (`auth.FileLink.query`)."""
+        return f"{self.file(file_uuid)}?{query}"
+
     def legs(self, conversation_uuid: str) -> str:
         """Where a conversation's legs open their WebSockets."""
         return f"{re.sub(r'^http', 'ws', self.base)}/v1/conversations/{conversation_uuid}/legs"

@@ -57,6 +57,13 @@ class ConversationView(BaseModel):
     legs_url: str = Field(description="Each call leg opens a WebSocket here")
 
 
+class FileLinkView(BaseModel):
+    url: str = Field(
+        description="GET reads this one file, Range included, with no Authorization header"
+    )
+    expires_at: str
+
+
 class AttemptView(BaseModel):
     at: str
     status_code: int | None
