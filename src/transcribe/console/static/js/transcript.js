@@ -31,7 +31,12 @@ export function transcriptGrid(doc, onSeek) {
     head.style.gridRow = "1";
     grid.append(head);
   });
-  for (const s of sentences(doc)) grid.append(sentenceElement(s, onSeek));
+  // One sentence a row, in time order: reading down is hearing the call.
+  sentences(doc).forEach((s, row) => {
+    const el = sentenceElement(s, onSeek);
+    el.style.gridRow = String(row + 2);
+    grid.append(el);
+  });
   grid.addEventListener("click", (event) => {
     const word = event.target.closest("[data-test=transcript-word]");
     if (word) onSeek(Number(word.dataset.startMs));
