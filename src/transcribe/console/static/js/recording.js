@@ -50,7 +50,8 @@ export async function recordingView(view, { args: [uuid], params, signal }) {
   let follower = null;
   let audioReady = false;
 
-  const showMeta = () => put(meta, ...facts(recording).map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v))));
+  const showMeta = () =>
+    put(meta, facts(recording).map(([k, v, css = "div"]) => h(css, {}, h("dt", {}, k), h("dd", {}, v))));
   showMeta();
 
   // The audio.
@@ -153,7 +154,7 @@ function facts(r) {
     ["Ended by", r.end_reason ?? "—"],
     ["Created", when(r.created_at)],
     ["Expires", when(r.expires_at)],
-    ["Conversation", h("code", {}, r.conversation_uuid)],
+    ["Conversation", h("code", {}, r.conversation_uuid), "div.wide"],
   ];
 }
 
