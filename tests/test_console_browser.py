@@ -6,8 +6,9 @@ LibriVox reader answering on the right), uploaded with a webhook receiver on loo
 event URL. Chromium plays the audio headless (`--autoplay-policy=no-user-gesture-required`;
 it needs no sound card), so the highlight is seen moving with real playback.
 
-`CONSOLE_SCREENSHOT=docs/console.png` makes the recording-page test save the screenshot that
-the README shows.
+The service runs on the test's clock (standing still unless moved), so a file link can expire
+without waiting a quarter of an hour. `CONSOLE_SCREENSHOT=docs/console.png` makes the
+recording-page test save the screenshot that the README shows.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ import pytest
 import soundfile as sf
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from transcribe.clock import ManualClock
+from transcribe.limits import FILE_LINK_TTL_S
+
 from live import KeyPair, LiveApi, Receiver, token_for
 from speech import Clip
 
@@ -33,6 +37,11 @@ pytestmark = pytest.mark.servers  # a browser in a subprocess (and the model, fr
 CHROMIUM = Path("/usr/bin/chromium")
 RATE = 16000
 ANSWER_AT_S = 11.5  # the right channel speaks after the left has finished
+
+
+@pytest.fixture(scope="module")
+def service_clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +232,40 @@ def test_the_transcript_follows_the_audio_and_a_click_on_a_word_seeks(
     expect(
         page.locator(f"[data-test=transcript-word][data-start-ms='{target['start']}']").first
     ).to_have_attribute("aria-current", "true")
+
+
+def test_the_player_asks_for_a_new_link_when_its_link_has_expired(
+    context: BrowserContext,
+    api: LiveApi,
+    token: str,
+    call: dict[str, Any],
+    service_clock: ManualClock,
+) -> None:
+    page = context.new_page()
+    sign_in(page, api, token)
+    open_recording(page, call["view"]["recording_uuid"])
+    player = page.locator("[data-test=player]")
+    expect(player).to_have_js_property("readyState", 4)
+    first = str(player.evaluate("p => p.currentSrc"))
+    service_clock.advance(FILE_LINK_TTL_S + 1)
+    try:
+        # The player fetches the expired link again (a new URL, so not from its media cache:
+        # the same link with a parameter the service ignores).
+        again = f"{first}&again=1"
+        with page.expect_response(lambda r: r.url == again) as refused:
+            player.evaluate(f"p => {{ p.src = {again!r}; }}")
+        assert refused.value.status == 401
+        page.wait_for_function(
+            "() => !document.querySelector('[data-test=player]').currentSrc.endsWith('again=1')"
+        )
+        assert player.evaluate("p => p.currentSrc") != first  # a fresh link
+        expect(player).to_have_js_property("readyState", 4)
+        player.evaluate("p => p.play()")
+        page.wait_for_function(
+            "() => document.querySelector('[data-test=player]').currentTime > 0.5"
+        )
+    finally:
+        service_clock.advance(-(FILE_LINK_TTL_S + 1))
 
 
 def test_search_opens_the_recording_at_the_matching_sentence(

@@ -71,11 +71,13 @@ export async function recordingView(view, { args: [uuid], params, signal }) {
     const playing = !player.paused;
     audioReady = false;
     try {
-      await loadAudio();
       player.addEventListener("loadedmetadata", () => {
         player.currentTime = at;
         if (playing) player.play().catch(() => {});
       }, { once: true });
+      await loadAudio();
+    } catch (error) {
+      if (!signal.aborted) playerBox.prepend(h("p.notice.error", { role: "alert" }, `The audio cannot be played: ${error.message}`));
     } finally {
       setTimeout(() => (relinking = false), 5000);
     }
