@@ -23,6 +23,9 @@ MAX_JOB_ATTEMPTS = 3
 # change, and fetching transcription_url is the hottest read path of the API.
 SMALL_FILE_BYTES = 256 * 1024
 FILE_CACHE_ENTRIES = 512
+# A signed link to one file (the console's audio player, which cannot send a header) works
+# this long; the console asks for a new one when its player finds the old one refused.
+FILE_LINK_TTL_S = 900
 # Tokens verified once are remembered until they expire, up to this many.
 TOKEN_CACHE_ENTRIES = 10_000
 # The `token` query parameter of a leg's WebSocket, and the Authorization header.

@@ -2,7 +2,7 @@
 together. No business rule lives here; each part's package says what it does.
 
     settings ─┬─ store (Database, FileStore)      clock (Clock)
-              ├─ auth (Applications, TokenVerifier)
+              ├─ auth (Applications, TokenVerifier, FileLinks)
               ├─ webhooks (Outbox)             ── jobs: deliver
               ├─ recordings (RecordingFiles, Lifecycle, Intake, RecordingQueries)
               ├─ live (Conversations; LiveCalls is built by the API, which holds sockets)
@@ -12,7 +12,7 @@ together. No business rule lives here; each part's package says what it does.
 
 from __future__ import annotations
 
-from transcribe.auth import Applications, TokenVerifier
+from transcribe.auth import Applications, FileLinks, TokenVerifier
 from transcribe.clock import Clock, SystemClock
 from transcribe.config import Settings
 from transcribe.engines import Engines
@@ -21,6 +21,7 @@ from transcribe.jobs.leases import Leases
 from transcribe.jobs.render import RenderJob
 from transcribe.jobs.sweep import Sweeper
 from transcribe.jobs.transcribe import TranscribeJob
+from transcribe.limits import FILE_LINK_TTL_S
 from transcribe.live import Conversations
 from transcribe.metrics import Metrics
 from transcribe.recordings import Intake, Lifecycle, RecordingFiles, RecordingQueries
@@ -56,6 +57,7 @@ class Service:
             leeway_s=settings.token_leeway_s,
             max_lifetime_s=settings.max_token_lifetime_s,
         )
+        self.links = FileLinks(self.applications.signature_secret_for, clock, FILE_LINK_TTL_S)
         self.outbox = outbox = Outbox(
             db, clock, settings.webhooks, metrics, lambda d: jobs.enqueue(JobTask.DELIVER, d)
         )

@@ -15,6 +15,10 @@ class Urls:
         """A stored file: `recording_url` and `transcription_url`."""
         return f"{self.base}/v1/files/{file_uuid}"
 
+    def file_link(self, file_uuid: str, query: str) -> str:
+        """A signed link to a stored file (`auth.FileLink.query`)."""
+        return f"{self.file(file_uuid)}?{query}"
+
     def legs(self, conversation_uuid: str, ncco_uuid: str | None = None) -> str:
         """Where a conversation's legs open their WebSockets: those of the NCCO that created
         it, or (`ncco_uuid`) those of an NCCO that joined it by name."""

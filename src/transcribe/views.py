@@ -78,6 +78,13 @@ class ConversationView(BaseModel):
     )
 
 
+class FileLinkView(BaseModel):
+    url: str = Field(
+        description="GET reads this one file, Range included, with no Authorization header"
+    )
+    expires_at: str
+
+
 class AttemptView(BaseModel):
     at: str
     status_code: int | None

@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from transcribe import __version__
+from transcribe import __version__, console
 from transcribe.api import errors
 from transcribe.api.routes import (
     applications,
@@ -72,6 +72,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     errors.install(app)
     for module in (applications, conversations, recordings, uploads, files, webhooks, health):
         app.include_router(module.router)
+    app.include_router(console.router)
     return app
 
 

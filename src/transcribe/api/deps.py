@@ -1,13 +1,13 @@
 """Dependencies the routes declare: the service, and the one way a caller is authenticated
 (`authenticate`: the HTTP dependency `CurrentApp`, the legs' WebSockets and the fast file
-path all use it)."""
+path all use it). A file may also be read with a signed link (`FileReader`)."""
 
 from __future__ import annotations
 
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from transcribe.auth import TokenVerifier
@@ -59,6 +59,34 @@ async def current_application(
 
 
 CurrentApp = Annotated[str, Depends(current_application)]
+
+
+async def file_reader(
+    file_uuid: str,
+    service: ServiceDep,
+    authorization: Annotated[str | None, Header()] = None,
+    application_id: Annotated[
+        str | None, Query(max_length=36, description="A signed link's application")
+    ] = None,
+    expires: Annotated[
+        int | None, Query(ge=0, description="A signed link's expiry (unix seconds)")
+    ] = None,
+    signature: Annotated[
+        str | None,
+        Query(max_length=100, description="A signed link's signature (POST .../link)"),
+    ] = None,
+) -> str:
+    """Who reads a file: the caller of a JWT, as everywhere, or (with no Authorization
+    header) a signed link to this one file, which an `<audio>` element can follow."""
+    if authorization is not None or signature is None:
+        return await authenticate(service.tokens, bearer(authorization))
+    application: str = await run_in_threadpool(
+        service.links.verify, file_uuid, application_id, expires, signature
+    )
+    return application
+
+
+FileReader = Annotated[str, Depends(file_reader)]
 
 
 def require_admin(

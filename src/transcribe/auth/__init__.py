@@ -1,7 +1,9 @@
-"""Who may call: applications (`Applications`), their RS256 tokens (`TokenVerifier`), and
-the HS256 signatures on the webhooks we send them (`sign_webhook`, `verify_webhook`)."""
+"""Who may call: applications (`Applications`), their RS256 tokens (`TokenVerifier`),
+signed links to one file (`FileLinks`), and the HS256 signatures on the webhooks we send them
+(`sign_webhook`, `verify_webhook`)."""
 
 from transcribe.auth.applications import Applications
+from transcribe.auth.links import FileLink, FileLinks
 from transcribe.auth.signing import (
     new_signature_secret,
     payload_hash,
@@ -17,6 +19,8 @@ from transcribe.auth.tokens import (
 
 __all__ = [
     "Applications",
+    "FileLink",
+    "FileLinks",
     "TokenVerifier",
     "load_public_key",
     "mint_application_token",

@@ -54,3 +54,11 @@ class Applications:
         with self.db.session() as session:
             application = session.get(Application, application_id)
             return application.public_key if application else None
+
+    def signature_secret_for(self, application_id: str) -> str | None:
+        """The secret that signs this application's webhooks (and keys its file links)."""
+        if parse_uuid(application_id) is None:
+            return None
+        with self.db.session() as session:
+            application = session.get(Application, application_id)
+            return application.signature_secret if application else None

@@ -1,4 +1,6 @@
-"""GET and DELETE /v1/files/{uuid}: recordings' audio and transcription documents.
+"""GET and DELETE /v1/files/{uuid}: recordings' audio and transcription documents; POST
+/v1/files/{uuid}/link: a signed link that reads one of them with no header (the console's
+audio player; see `auth/links.py`).
 
 Fetching `transcription_url` is the API's hottest read, so a file served before is answered
 from memory (its metadata, and the bytes of a small one), and `FastFileReads` answers such a
@@ -15,10 +17,13 @@ from fastapi.responses import FileResponse
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from transcribe.api.deps import CurrentApp, ServiceDep, bearer
+from transcribe.api.deps import CurrentApp, FileReader, ServiceDep, bearer
+from transcribe.clock import iso
 from transcribe.errors import TranscribeError
 from transcribe.recordings import FileView
 from transcribe.service import Service
+from transcribe.store.files import parse_uuid
+from transcribe.views import FileLinkView
 
 PREFIX = "/v1/files/"
 
@@ -27,9 +32,11 @@ router = APIRouter(prefix=PREFIX.rstrip("/"), tags=["files"])
 
 @router.get("/{file_uuid}", response_model=None)
 async def get_file(
-    file_uuid: str, request: Request, app_id: CurrentApp, service: ServiceDep
+    file_uuid: str, request: Request, app_id: FileReader, service: ServiceDep
 ) -> Response:
-    """The recording's audio (Range requests work) or the transcription JSON.
+    """The recording's audio (Range requests work) or the transcription JSON, with the
+    application's JWT or, without an Authorization header, as a signed link from POST
+    /v1/files/{file_uuid}/link.
 
     A file served before comes from memory (its metadata, and the bytes of a small one):
     fetching transcription_url is the API's hottest read."""
@@ -46,6 +53,17 @@ async def get_file(
         content_disposition_type="inline",
         headers=_headers(view),
     )
+
+
+@router.post("/{file_uuid}/link")
+def link_file(file_uuid: str, app_id: CurrentApp, service: ServiceDep) -> FileLinkView:
+    """A URL that reads this one file with GET (Range included) and no Authorization header,
+    for FILE_LINK_TTL_S (15 minutes): what an `<audio>` element, which cannot send a header,
+    can play. It reads nothing else, and cannot delete."""
+    service.files.serve(app_id, file_uuid)  # 404 unless this application's, and stored
+    link = service.links.sign(app_id, file_uuid)
+    url = service.urls.file_link(parse_uuid(file_uuid) or file_uuid, link.query())
+    return FileLinkView(url=url, expires_at=iso(link.expires_at))
 
 
 @router.delete("/{file_uuid}", status_code=204)
