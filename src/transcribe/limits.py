@@ -40,3 +40,10 @@ HOST_BUSY_WAIT_S = 1.0
 # The sweep looks for orphaned files (see `JobSettings.orphan_after_s`) at most this often: it
 # lists the files folder, which holds every stored recording.
 ORPHAN_SWEEP_INTERVAL_S = 600
+# GET /v1/search: the query `q` in characters and in terms (words, "phrases", prefix*), the
+# letters a lone prefix needs (`re*` would match most of a call centre's vocabulary), and how
+# many words of a long sentence its snippet shows around the first match.
+MAX_SEARCH_QUERY_CHARS = 256
+MAX_SEARCH_TERMS = 16
+MIN_SEARCH_PREFIX_CHARS = 2
+SNIPPET_WORDS = 30
