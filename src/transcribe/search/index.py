@@ -33,6 +33,8 @@ from transcribe.store.models import Recording, SearchSentence
 from transcribe.views import SearchHit, SearchPage
 
 FTS = table("search_fts", column("rowid", Integer))  # SQLite only; see 0002_search
+# The columns a search reads: id, recording_uuid, channel, timestamp, sentence.
+Hits = Select[int, str, int, int, str]
 _CURSOR = re.compile(r"[1-9][0-9]{0,17}")
 
 
@@ -128,7 +130,7 @@ class Search:
         if problems:
             raise InvalidParametersError(problems)
 
-        query = select(
+        query: Hits = select(
             SearchSentence.id,
             SearchSentence.recording_uuid,
             SearchSentence.channel,
@@ -165,7 +167,7 @@ class Search:
         return SearchPage(items=items, next_cursor=next_cursor)
 
 
-def _fts5(query: Select[Any], terms: list[Term], after: int | None) -> Select[Any]:
+def _fts5(query: Hits, terms: list[Term], after: int | None) -> Hits:
     """SQLite: FTS5 drives the query, newest row first. Every word is quoted, so nothing in
     it is read as FTS5 syntax (and words hold only letters and digits anyway)."""
     match = " ".join('"' + " ".join(t.words) + '"' + ("*" if t.prefix else "") for t in terms)
@@ -177,7 +179,7 @@ def _fts5(query: Select[Any], terms: list[Term], after: int | None) -> Select[An
     return query.order_by(FTS.c.rowid.desc())
 
 
-def _tsquery(query: Select[Any], terms: list[Term], after: int | None) -> Select[Any]:
+def _tsquery(query: Hits, terms: list[Term], after: int | None) -> Hits:
     """PostgreSQL: the terms as a tsquery (`<->` joins a phrase's words, `:*` marks a
     prefix), against the GIN-indexed `tsv` column."""
     parts = []

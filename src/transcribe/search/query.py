@@ -60,7 +60,7 @@ class Term:
 def tokenize(text: str) -> list[Token]:
     """The words of `text` with their character spans (a letter that folds into two words,
     which some compatibility characters do, gives both the same span)."""
-    tokens = []
+    tokens: list[Token] = []
     for match in _WORD.finditer(text):
         folded = unicodedata.normalize("NFKD", match.group()).casefold()
         folded = "".join(c for c in folded if not unicodedata.combining(c))
