@@ -171,7 +171,8 @@ def world(tmp_path: Path, kind: str) -> Iterator[World]:
             yield World(client, service, clock, tokens)
 
 
-DATABASES = ["sqlite", "postgresql"]
+# PostgreSQL's runs are in the `servers` lane; SQLite's in the fast one.
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.servers)]
 
 
 @pytest.fixture(scope="module", params=DATABASES)
