@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from transcribe.client import Client
+
 from live import KeyPair, LiveApi, Receiver, token_for, upload_recording
 from speech import Clip
 
@@ -37,3 +39,8 @@ def test_a_transcribed_upload_is_found_by_what_was_said(
     assert all(h["recording_uuid"] == recording_uuid for h in hits)
     assert all("<mark>countr" in h["snippet"].lower() for h in hits)
     assert [h["snippet"].count("<mark>") for h in phrase] == [1]
+
+    # The Python client walks the same hits, a page at a time.
+    with Client(api.url, app["id"], keys.private_pem) as python_client:
+        walked = list(python_client.search("countr*", page_size=1))
+    assert [h.model_dump() for h in walked] == hits
