@@ -62,7 +62,11 @@ def tokenize(text: str) -> list[Token]:
     which some compatibility characters do, gives both the same span)."""
     tokens: list[Token] = []
     for match in _WORD.finditer(text):
-        folded = unicodedata.normalize("NFKD", match.group()).casefold()
+        word = match.group()
+        if word.isascii():  # the common case, and nothing to fold but case
+            tokens.append(Token(word.lower(), match.start(), match.end()))
+            continue
+        folded = unicodedata.normalize("NFKD", word).casefold()
         folded = "".join(c for c in folded if not unicodedata.combining(c))
         tokens.extend(Token(word, match.start(), match.end()) for word in _WORD.findall(folded))
     return tokens
