@@ -472,13 +472,15 @@ def test_no_token_is_401(calls: tuple[World, dict[str, str]]) -> None:
         ("   ", "give at least one word to search for"),
         ("", "give at least one word to search for"),
         (" ".join(["refund"] * 17), "17 terms; at most 16 are searched at once"),
+        ("refund " * 37, "String should have at most 256 characters"),
+        (None, "Field required"),
     ],
 )
 def test_a_malformed_query_is_422_naming_q(
-    calls: tuple[World, dict[str, str]], q: str, reason: str
+    calls: tuple[World, dict[str, str]], q: str | None, reason: str
 ) -> None:
     w, _ = calls
-    response = w.search(q=q)
+    response = w.search(**({} if q is None else {"q": q}))
     assert response.status_code == 422, response.text
     [problem] = response.json()["invalid_parameters"]
     assert problem["name"] == "q"
