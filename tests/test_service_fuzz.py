@@ -2,10 +2,11 @@
 
 Schemathesis drives every operation of /openapi.json. From the schema alone it generates
 what the schema says, and the bugs hide where the schema cannot say enough: `record` is "a
-string" but carries JSON, `cursor` is "a string" but carries a time and a uuid, and every
-operation reads an Authorization header. Schema hooks swap hostile strategies in for those
-(deep nesting, huge and non-finite numbers, NUL and control characters, JWT-shaped junk,
-oversize headers). File names are out of schemathesis's reach (it names each file part
+string" but carries JSON, `cursor` is "a string" but carries a time and a uuid, search's `q`
+carries a query syntax and `since`/`until` times, and every operation reads an Authorization
+header. Schema hooks swap hostile strategies in for those (deep nesting, huge and non-finite
+numbers, NUL and control characters, FTS5 and tsquery syntax, JWT-shaped junk, oversize
+headers). File names are out of schemathesis's reach (it names each file part
 after its field), so a plain Hypothesis test sends multipart bodies of its own to the two
 upload operations. Then each bug those found stays found by a test of its own.
 """
@@ -84,6 +85,32 @@ def cursors() -> st.SearchStrategy[str]:
     return st.builds(lambda s, u: f"{s}_{u}", stamps, uuids) | st.text(max_size=100)
 
 
+def search_queries() -> st.SearchStrategy[str]:
+    """`q` of GET /v1/search built from what FTS5 and tsquery read as syntax (quotes, `*`,
+    operators, `NEAR(...)`, column filters, `<->`, `:*`) and from NUL, control characters and
+    lone combining accents, next to plain words."""
+    pieces = st.sampled_from(
+        [
+            *['"', "*", "-", "+", ":", "(", ")", "NEAR", "NEAR(", "AND", "OR", "NOT", "^", "&"],
+            *["|", "!", "<->", ":*", "'", "\\", "\x00", "\x1f", "\u0301", "é", "refund", "r"],
+            *[" ", "  "],
+        ]
+    )
+    return st.lists(pieces, max_size=12).map("".join) | st.text(max_size=40)
+
+
+def times() -> st.SearchStrategy[str]:
+    """`since` and `until`: ISO 8601 at the ends of what a datetime holds (a zone that pushes
+    year 9999 over), numbers, and junk."""
+    edges = st.sampled_from(
+        [
+            *["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "2026-12-01", "2026-W49"],
+            *["1700000000", "2026-02-30", "2026-12-01T25:00:00Z", "-2026-12-01", ""],
+        ]
+    )
+    return edges | st.datetimes().map(lambda d: d.isoformat()) | st.text(max_size=30)
+
+
 def _b64(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
 
@@ -118,10 +145,12 @@ def hostile_schema(base_url: str, token: str) -> Any:
         return authorizations(valid).map(lambda a: {**(headers or {}), "authorization": a})
 
     @schema.hook("flatmap_query")
-    def cursor(ctx: Any, query: dict[str, Any] | None) -> st.SearchStrategy[Any]:
-        if "cursor" not in ctx.operation.query:
+    def query_strings(ctx: Any, query: dict[str, Any] | None) -> st.SearchStrategy[Any]:
+        hostile = {"cursor": cursors(), "q": search_queries(), "since": times(), "until": times()}
+        swapped = {name: s for name, s in hostile.items() if name in ctx.operation.query}
+        if not swapped:
             return st.just(query)
-        return cursors().map(lambda c: {**(query or {}), "cursor": c})
+        return st.fixed_dictionaries(swapped).map(lambda values: {**(query or {}), **values})
 
     @schema.hook("flatmap_body")
     def record(ctx: Any, body: Any) -> st.SearchStrategy[Any]:

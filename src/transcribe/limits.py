@@ -46,3 +46,11 @@ ORPHAN_SWEEP_INTERVAL_S = 600
 # An NCCO: actions in one, and a notify action's payload (it is sent as a webhook body).
 MAX_NCCO_ACTIONS = 100
 MAX_NOTIFY_PAYLOAD_BYTES = 16 * 1024
+
+# GET /v1/search: the query `q` in characters and in terms (words, "phrases", prefix*), the
+# letters a lone prefix needs (`re*` would match most of a call centre's vocabulary), and how
+# many words of a long sentence its snippet shows around the first match.
+MAX_SEARCH_QUERY_CHARS = 256
+MAX_SEARCH_TERMS = 16
+MIN_SEARCH_PREFIX_CHARS = 2
+SNIPPET_WORDS = 30

@@ -5,6 +5,7 @@ together. No business rule lives here; each part's package says what it does.
               ├─ auth (Applications, TokenVerifier, FileLinks)
               ├─ webhooks (Outbox)             ── jobs: deliver
               ├─ recordings (RecordingFiles, Lifecycle, Intake, RecordingQueries)
+              ├─ search (Search: GET /v1/search; the index is written with each transcript)
               ├─ live (Conversations; LiveCalls is built by the API, which holds sockets)
               ├─ engines (Whisper and spaCy, loaded once)
               └─ jobs (Jobs: two queues, work and webhooks; RenderJob, TranscribeJob, Sweeper)
@@ -25,6 +26,7 @@ from transcribe.limits import FILE_LINK_TTL_S
 from transcribe.live import Conversations
 from transcribe.metrics import Metrics
 from transcribe.recordings import Intake, Lifecycle, RecordingFiles, RecordingQueries
+from transcribe.search import Search
 from transcribe.store.db import Database, migrate
 from transcribe.store.disk import DiskFloor
 from transcribe.store.files import FileStore
@@ -41,7 +43,7 @@ class Service:
         self.clock = clock = clock or SystemClock()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = db = Database(settings.sqlalchemy_url)
-        migrate(db.engine)
+        migrate(db.engine, settings.files_dir)
         self.metrics = metrics = Metrics()
         self.jobs = jobs = Jobs(
             make_huey(settings.queue_url, settings.data_dir),
@@ -75,6 +77,7 @@ class Service:
             max_audio_seconds=settings.max_audio_seconds,
         )
         self.recordings = RecordingQueries(db, files, urls, clock)
+        self.search = Search(db, clock)
         self.conversations = Conversations(db, clock, settings.retention, outbox)
 
         leases = Leases(db, clock, settings.jobs.heartbeat_s)

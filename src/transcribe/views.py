@@ -47,6 +47,22 @@ class RecordingPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page")
 
 
+class SearchHit(BaseModel):
+    recording_uuid: str
+    channel: int = Field(description="0-based, as in the transcription document's `channels`")
+    timestamp: int = Field(description="The sentence's start, in ms from the recording's start")
+    sentence: str = Field(description="The sentence as written in the transcript")
+    snippet: str = Field(
+        description="The sentence, HTML-escaped, each match in <mark>...</mark>; a long one "
+        "is cut to the words around the first match, with an ellipsis"
+    )
+
+
+class SearchPage(BaseModel):
+    items: list[SearchHit]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page")
+
+
 class Accepted(BaseModel):
     recording_uuid: str
     conversation_uuid: str

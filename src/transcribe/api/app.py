@@ -27,6 +27,7 @@ from transcribe.api.routes import (
     files,
     health,
     recordings,
+    search,
     uploads,
     webhooks,
 )
@@ -70,7 +71,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (applications, conversations, recordings, uploads, files, webhooks, health):
+    for module in (
+        applications,
+        conversations,
+        recordings,
+        search,
+        uploads,
+        files,
+        webhooks,
+        health,
+    ):
         app.include_router(module.router)
     app.include_router(console.router)
     return app

@@ -19,7 +19,7 @@ import httpx
 
 from transcribe.auth import mint_application_token
 from transcribe.client.transcript import Transcript
-from transcribe.views import Accepted, RecordingPage, RecordingView
+from transcribe.views import Accepted, RecordingPage, RecordingView, SearchHit, SearchPage
 
 TOKEN_TTL_S = 300
 # A token is replaced when it has less than this left, so a request never carries a dying one.
@@ -149,6 +149,29 @@ class Client:
         while True:
             page = RecordingPage.model_validate(
                 self._request("GET", "/v1/recordings", params=params).json()
+            )
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            params["cursor"] = page.next_cursor
+
+    def search(
+        self,
+        q: str,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        kind: str | None = None,
+        page_size: int = 50,
+    ) -> Iterator[SearchHit]:
+        """Every sentence of this application's transcripts that matches `q` (words,
+        "phrases", prefix*), newest transcript first, fetched a page at a time."""
+        filters = {"since": since, "until": until, "kind": kind}
+        params: dict[str, Any] = {"q": q, "limit": page_size}
+        params.update({name: value for name, value in filters.items() if value is not None})
+        while True:
+            page = SearchPage.model_validate(
+                self._request("GET", "/v1/search", params=params).json()
             )
             yield from page.items
             if page.next_cursor is None:

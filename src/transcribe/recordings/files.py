@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from transcribe import search
 from transcribe.clock import Clock
 from transcribe.errors import NotFoundError
 from transcribe.limits import FILE_CACHE_ENTRIES, SMALL_FILE_BYTES
@@ -115,7 +116,8 @@ class RecordingFiles:
         return self._check(view, application_id, file_uuid)
 
     def delete(self, application_id: str, file_uuid: str) -> None:
-        """Erase one file now; the recording stays, its URL for this file answers 404."""
+        """Erase one file now; the recording stays, its URL for this file answers 404 (and a
+        transcript's sentences are no longer found by search)."""
         with self.db.session() as session:
             stored = owned(session, StoredFile, file_uuid, application_id, self.clock.now())
             recording = session.get(Recording, stored.recording_uuid)
@@ -124,13 +126,16 @@ class RecordingFiles:
                     recording.file_uuid = None
                 if recording.transcription_file_uuid == stored.uuid:
                     recording.transcription_file_uuid = None
+            if stored.kind == FileKind.TRANSCRIPTION:
+                search.forget(session, stored.recording_uuid)
             name = stored.name
             self._forget([stored.uuid])
             session.delete(stored)
         self.store.delete(name)
 
     def erase(self, recording_uuid: str) -> None:
-        """The recording, its files and their rows, gone now."""
+        """The recording, its files, their rows and its sentences in the search index, gone
+        now."""
         with self.db.session() as session:
             files = session.scalars(
                 select(StoredFile).where(StoredFile.recording_uuid == recording_uuid)
@@ -139,6 +144,7 @@ class RecordingFiles:
             self._forget([f.uuid for f in files])
             for f in files:
                 session.delete(f)
+            search.forget(session, recording_uuid)
             recording = session.get(Recording, recording_uuid)
             if recording is not None:
                 session.delete(recording)

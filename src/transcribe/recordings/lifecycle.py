@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from transcribe import search
 from transcribe.clock import Clock
+from transcribe.document import TranscriptionDocument
 from transcribe.metrics import Metrics
 from transcribe.recording.engine import RecordingResult
 from transcribe.recordings.files import RecordingFiles
@@ -91,7 +93,7 @@ class Lifecycle:
     def transcription_finished(
         self, recording_uuid: str, document_path: Path | None, error: str | None
     ) -> None:
-        """Store the document (or the error) and send `transcribed`."""
+        """Store the document (or the error), make it searchable, and send `transcribed`."""
         delivery: str | None = None
         with self.db.session() as session:
             recording = session.get(Recording, recording_uuid)
@@ -103,6 +105,8 @@ class Lifecycle:
             assert application is not None
             url = None
             if document_path is not None:
+                document = TranscriptionDocument.model_validate_json(document_path.read_bytes())
+                search.index_transcript(session, recording, document)
                 stored = self.files.adopt(
                     session, recording, document_path, "json", FileKind.TRANSCRIPTION
                 )

@@ -35,12 +35,16 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (idempotent; safe on every start)."""
+def migrate(engine: Engine, files_dir: Path | None = None) -> None:
+    """Bring the schema to the newest migration (idempotent; safe on every start).
+
+    `files_dir` is where the stored files are, for migrations that fill a new table from them
+    (0002 indexes the transcripts already stored for search); without it they stay empty."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
+        config.attributes["files_dir"] = files_dir
         command.upgrade(config, "head")
 
 

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -185,3 +186,30 @@ class DeliveryAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     duration_ms: Mapped[int] = mapped_column(Integer)
+
+
+class SearchSentence(Base):
+    """One sentence of a stored transcript, as `GET /v1/search` finds it (`transcribe.search`).
+
+    `terms` is the sentence's words as the search compares them (lower case, accents
+    dropped, one space apart); the full-text index is built over it: an FTS5 table
+    `search_fts` on SQLite, a generated `tsv` column with a GIN index on PostgreSQL (both
+    made by the migration, outside this model). Rows are written with the transcript and
+    deleted with it; `expires_at` is the recording's, so an expired one is never found
+    even before the retention sweep deletes it."""
+
+    __tablename__ = "search_sentences"
+    __table_args__ = (Index("ix_search_sentences_application", "application_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"))
+    recording_uuid: Mapped[str] = mapped_column(ForeignKey("recordings.uuid"), index=True)
+    channel: Mapped[int] = mapped_column(Integer)
+    timestamp: Mapped[int] = mapped_column(Integer)  # ms from the recording's start
+    sentence: Mapped[str] = mapped_column(Text)
+    terms: Mapped[str] = mapped_column(Text)
+    question: Mapped[bool] = mapped_column(Boolean)  # the sentence has a question span
+    answer: Mapped[bool] = mapped_column(Boolean)
+    action_item: Mapped[bool] = mapped_column(Boolean)
+    call_start: Mapped[datetime] = mapped_column()  # the recording's start_time (since/until)
+    expires_at: Mapped[datetime] = mapped_column()
