@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     BeforeValidator,
@@ -26,7 +27,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from transcribe.document import DEFAULT_LANGUAGE
-from transcribe.errors import InvalidParametersError
+from transcribe.errors import InvalidParametersError, UnsupportedLanguageError
+from transcribe.languages import whisper_language
 from transcribe.limits import MAX_CHANNELS, MAX_RECORD_SECONDS, MP3_MAX_CHANNELS
 from transcribe.urls import is_http_url
 
@@ -54,7 +56,17 @@ def _upper(value: object) -> object:
     return value.upper() if isinstance(value, str) else value
 
 
+def _supported_language(value: str) -> str:
+    """A code from the list this service transcribes (`languages.py`), kept as asked."""
+    try:
+        whisper_language(value)
+    except UnsupportedLanguageError as exc:
+        raise ValueError(exc.message) from None
+    return value
+
+
 EventUrl = Annotated[str, BeforeValidator(_one_url)]
+Language = Annotated[str, AfterValidator(_supported_language)]
 EventMethod = Annotated[HttpMethod, BeforeValidator(_upper)]
 
 
@@ -67,7 +79,7 @@ class _Strict(BaseModel):
 class TranscriptionOptions(_Strict):
     """`record.transcription`: transcribe the recording once it is written."""
 
-    language: str = Field(default=DEFAULT_LANGUAGE, min_length=2, max_length=16)
+    language: Language = Field(default=DEFAULT_LANGUAGE, min_length=2, max_length=16)
     event_url: EventUrl | None = Field(default=None, alias="eventUrl")
     event_method: EventMethod = Field(default="POST", alias="eventMethod")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from transcribe.audio import open_audio
 from transcribe.engines import Engines
 from transcribe.jobs.leases import Leases
+from transcribe.languages import is_english
 from transcribe.metrics import Metrics
 from transcribe.recordings.files import RecordingFiles
 from transcribe.recordings.lifecycle import Lifecycle
@@ -54,8 +55,10 @@ class TranscribeJob:
         started = time.perf_counter()
         # Decoded a few channels at a time by the transcriber, never whole: see audio.py.
         audio = open_audio(source, self.max_audio_seconds, name="the recording")
-        document = self.engines.transcriber().transcribe(audio, language=language)
-        document = self.engines.analyzer().analyze(document)
+        transcriber = self.engines.transcriber_for(language)  # English, or multilingual
+        document = transcriber.transcribe(audio, language=language)
+        if is_english(language):  # the analytics rules read an English parse
+            document = self.engines.analyzer().analyze(document)
         path = self.files.tmp_path(".json")
         path.write_text(document.model_dump_json())
         seconds = time.perf_counter() - started
