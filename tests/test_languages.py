@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from transcribe.asr.models import resolve_model
+from transcribe.asr.models import load_catalogue, resolve_model
 from transcribe.config import AsrSettings
 from transcribe.errors import ModelNotFoundError, UnsupportedLanguageError
 from transcribe.languages import SUPPORTED_CODES, VONAGE_TO_WHISPER, whisper_language
@@ -80,6 +80,15 @@ def test_every_listed_language_is_one_the_multilingual_model_knows() -> None:
     missing = {w for w in VONAGE_TO_WHISPER.values() if tokens.get(f"<|{w}|>") not in known}
     assert not missing
     assert len(SUPPORTED_CODES) == len(VONAGE_TO_WHISPER) > 100
+
+
+def test_the_multilingual_model_needs_no_models_folder(tmp_path: Path) -> None:
+    """Like tiny.en, base resolves from an installed wheel run anywhere (no catalogue there),
+    and the built-in entry is the catalogue's."""
+    settings = AsrSettings(models_dir=tmp_path / "nowhere", cache_dir=tmp_path / "cache")
+    assert resolve_model(settings, "base").path == str((tmp_path / "cache" / "base").resolve())
+    builtin = load_catalogue(tmp_path / "nowhere")["base"]
+    assert builtin == {k: CATALOGUE["base"][k] for k in ("packages", "sha256")}
 
 
 def _wav() -> bytes:

