@@ -104,7 +104,7 @@ def test_another_language_than_asked_is_warned_about_on_its_channel(
     assert warning["code"] == "language_mismatch"
     message = warning["message"]
     assert message.startswith("channel 1:") and "French (fr)" in message
-    assert "Spanish (es)" in message and "'es-MX'" in message and "probability 0." in message
+    assert "Spanish (es)" in message and "'es-MX'" in message and "with probability 0." in message
 
 
 def test_english_still_goes_to_the_english_model(

@@ -238,8 +238,8 @@ class Transcriber:
             return None
         return DocumentWarning(
             code="language_mismatch",
-            message=f"channel {index}: the speech sounds like {describe(detected.language)} "
-            f"(probability {detected.probability:.2f}), not {describe(code)} as asked "
+            message=f"channel {index}: the speech sounds like {describe(detected.language)}, "
+            f"with probability {detected.probability:.2f}, not {describe(code)} as asked "
             f"({asked!r}); the transcript is in {describe(code)} and may be wrong",
         )
 
