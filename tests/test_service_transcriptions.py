@@ -227,12 +227,13 @@ def test_missing_file_field_and_wrong_language(
         assert missing.json()["invalid_parameters"][0]["name"] == "file"
         buffer = io.BytesIO()
         sf.write(buffer, clips["cards_001.wav"].samples, 16000, format="WAV")
-        french = client.post(
+        unknown = client.post(
             "/v1/transcriptions",
             files={"file": ("c.wav", buffer.getvalue(), "audio/wav")},
-            data={"language": "fr-FR"},
+            data={"language": "tlh-QO"},  # Klingon: no model here speaks it
         )
-        assert french.status_code == 422 and "English only" in french.json()["detail"]
+        assert unknown.status_code == 422 and "'tlh-QO'" in unknown.json()["detail"]
+        assert unknown.json()["invalid_parameters"][0]["name"] == "language"
 
 
 @pytest.mark.parametrize(

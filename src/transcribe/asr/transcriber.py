@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import ctranslate2
 from faster_whisper import BatchedInferencePipeline, WhisperModel
-from faster_whisper.tokenizer import _LANGUAGE_CODES
 
 from transcribe.asr.batcher import BatchObserver, DecodeStats, WindowBatcher, detect_language
 from transcribe.asr.models import ResolvedModel, resolve_model
@@ -47,6 +46,7 @@ from transcribe.document import (
     build_sentences,
 )
 from transcribe.errors import UnsupportedLanguageError
+from transcribe.languages import describe, whisper_language
 from transcribe.limits import MAX_CHANNELS
 
 log = logging.getLogger(__name__)
@@ -106,26 +106,38 @@ def choose_runtime(settings: AsrSettings) -> Runtime:
 
 
 def normalise_language(code: str | None) -> str | None:
-    """`en-US`, `en_GB`, `EN` -> `en`; None stays None (detect, or English-only models)."""
+    """`en-US`, `en_GB`, `EN` -> `en`, `es-MX` -> `es` (see `languages.py`); None or empty
+    stays None (detect, or English for English-only models)."""
     if code is None or not code.strip():
         return None
-    base = code.strip().replace("_", "-").split("-")[0].lower()
-    if base not in _LANGUAGE_CODES:
-        raise UnsupportedLanguageError(
-            f"language {code!r} is not a language Whisper knows", field="language"
-        )
-    return base
+    return whisper_language(code)
+
+
+@dataclass(frozen=True)
+class Detected:
+    """The language a multilingual model hears in a channel's speech."""
+
+    language: str  # Whisper's code
+    probability: float
 
 
 class Transcriber:
     """Loads the model once; transcribes any number of recordings, concurrently if asked.
 
-    `on_batch` hears (windows, channels) of every decode batch, for the metrics.
+    `on_batch` hears (windows, channels) of every decode batch, for the metrics. `model`
+    names another model than `settings.model` (the multilingual one), on the same settings;
+    each Transcriber has its own decode thread when batching across jobs, so a batch never
+    holds windows for two models.
     """
 
-    def __init__(self, settings: AsrSettings, on_batch: BatchObserver | None = None) -> None:
+    def __init__(
+        self,
+        settings: AsrSettings,
+        on_batch: BatchObserver | None = None,
+        model: str | None = None,
+    ) -> None:
         self.settings = settings
-        self.model_info: ResolvedModel = resolve_model(settings)
+        self.model_info: ResolvedModel = resolve_model(settings, model)
         self.runtime = choose_runtime(settings)
         started = time.perf_counter()
         self.model = WhisperModel(
@@ -174,8 +186,8 @@ class Transcriber:
         code = normalise_language(language)
         if not self.multilingual and code not in (None, "en"):
             raise UnsupportedLanguageError(
-                f"model {self.model_info.name} transcribes English only; "
-                f"{language!r} needs a multilingual model (e.g. large-v3)",
+                f"model {self.model_info.name} transcribes English only; {language!r} needs "
+                "a multilingual model (TRANSCRIBE__ASR__MULTILINGUAL_MODEL, base by default)",
                 field="language",
             )
         return code if self.multilingual else "en"
@@ -200,7 +212,12 @@ class Transcriber:
                 ]
                 damage = decoded.damage
                 del decoded  # the threads hold the group's audio until each channel is done
-                channels += [f.result() for f in futures]
+                for index, future in zip(group, futures, strict=True):
+                    channel, detected = future.result()
+                    channels.append(channel)
+                    warning = self._mismatch(index, language, code, detected)
+                    if warning is not None:
+                        warnings.append(warning)
                 if damage and all(w.message != damage for w in warnings):
                     warnings.append(DocumentWarning(code="audio_damaged", message=damage))
         return TranscriptionDocument(
@@ -210,11 +227,32 @@ class Transcriber:
             warnings=warnings,
         )
 
+    def _mismatch(
+        self, index: int, asked: str | None, code: str | None, detected: Detected | None
+    ) -> DocumentWarning | None:
+        """A warning when the channel's speech is, with high probability, another language."""
+        threshold = self.settings.language_mismatch_probability
+        if detected is None or code is None or detected.language == code:
+            return None
+        if detected.probability < threshold:
+            return None
+        return DocumentWarning(
+            code="language_mismatch",
+            message=f"channel {index}: the speech sounds like {describe(detected.language)}, "
+            f"with probability {detected.probability:.2f}, not {describe(code)} as asked "
+            f"({asked!r}); the transcript is in {describe(code)} and may be wrong",
+        )
+
     def _channel(
         self, samples: FloatArray, language: str | None, progress: Callable[[float], None]
-    ) -> Channel:
+    ) -> tuple[Channel, Detected | None]:
+        """The channel's sentences, and the language a multilingual model hears in it when
+        one was asked for (the decoder is told the language; this is only a check)."""
         duration = round(len(samples) / SAMPLE_RATE, 3)
         speech = find_speech(samples)
+        detected = None
+        if self.multilingual and language is not None and speech:
+            detected = Detected(*detect_language(self.model, pack(samples, speech)))
         words = self._decode(samples, speech, language, progress)
         missed = missing_regions(words, speech)
         if missed:
@@ -223,7 +261,7 @@ class Transcriber:
             words.sort(key=lambda w: w.start)
         words = tighten_word_times(words, samples)
         progress(duration)
-        return Channel(transcript=build_sentences(words), duration=duration)
+        return Channel(transcript=build_sentences(words), duration=duration), detected
 
     def _decode(
         self,
@@ -238,7 +276,7 @@ class Transcriber:
         packing = pack(samples, speech)
         if self.batcher is not None:
             if language is None:  # a multilingual model and no language asked for
-                language = detect_language(self.model, packing) if self.multilingual else "en"
+                language = detect_language(self.model, packing)[0] if self.multilingual else "en"
             return self.batcher.decode(packing, language, progress)
         self.stats.record([len(packing.windows)])
         segments, _ = self.pipeline.transcribe(

@@ -15,7 +15,6 @@ from transcribe.jobs.leases import Leases
 from transcribe.metrics import Metrics
 from transcribe.recordings.files import RecordingFiles
 from transcribe.recordings.lifecycle import Lifecycle
-from transcribe.sentiment.annotate import add_sentiment
 from transcribe.store.db import Database
 from transcribe.store.models import Recording, StoredFile
 from transcribe.store.states import JobTask
@@ -57,10 +56,9 @@ class TranscribeJob:
         started = time.perf_counter()
         # Decoded a few channels at a time by the transcriber, never whole: see audio.py.
         audio = open_audio(source, self.max_audio_seconds, name="the recording")
-        document = self.engines.transcriber().transcribe(audio, language=language)
-        document = self.engines.analyzer().analyze(document)
-        if sentiment:
-            document = add_sentiment(document, self.engines.sentiment())
+        transcriber = self.engines.transcriber_for(language)  # English, or multilingual
+        document = transcriber.transcribe(audio, language=language)
+        document = self.engines.annotate(document, language, analytics=True, sentiment=sentiment)
         path = self.files.tmp_path(".json")
         path.write_text(document.model_dump_json())
         seconds = time.perf_counter() - started

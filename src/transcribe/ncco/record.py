@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     Field,
     ValidationError,
@@ -14,7 +15,8 @@ from pydantic import (
 )
 
 from transcribe.document import DEFAULT_LANGUAGE
-from transcribe.errors import InvalidParametersError
+from transcribe.errors import InvalidParametersError, UnsupportedLanguageError
+from transcribe.languages import whisper_language
 from transcribe.limits import MAX_CHANNELS, MAX_RECORD_SECONDS, MP3_MAX_CHANNELS
 from transcribe.ncco.fields import EventMethod, EventUrl, Strict, field_error, problems
 
@@ -24,11 +26,23 @@ EndKey = Literal["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"]
 DEFAULT_TIMEOUT = MAX_RECORD_SECONDS
 
 
+def _supported_language(value: str) -> str:
+    """A code from the list this service transcribes (`languages.py`), kept as asked."""
+    try:
+        whisper_language(value)
+    except UnsupportedLanguageError as exc:
+        raise ValueError(exc.message) from None
+    return value
+
+
+Language = Annotated[str, AfterValidator(_supported_language)]
+
+
 class TranscriptionOptions(Strict):
     """`record.transcription` (and `conversation.transcription`): transcribe the recording
     once it is written."""
 
-    language: str = Field(default=DEFAULT_LANGUAGE, min_length=2, max_length=16)
+    language: Language = Field(default=DEFAULT_LANGUAGE, min_length=2, max_length=16)
     event_url: EventUrl | None = Field(default=None, alias="eventUrl")
     event_method: EventMethod = Field(default="POST", alias="eventMethod")
     sentiment_analysis: bool = Field(default=False, alias="sentimentAnalysis")

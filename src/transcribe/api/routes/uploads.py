@@ -117,7 +117,14 @@ async def transcribe_recording(
     file: Annotated[
         UploadFile, File(description=f"WAV, MP3, OGG or FLAC; 1-{MAX_CHANNELS} channels")
     ],
-    language: Annotated[str | None, Form(max_length=16)] = None,
+    language: Annotated[
+        str | None,
+        Form(
+            max_length=16,
+            description="BCP-47, from Vonage's list (en-US by default, es-MX, fr-FR, ja-JP, "
+            "...); other codes are refused with the list",
+        ),
+    ] = None,
     eventUrl: Annotated[str | None, Form(max_length=2000)] = None,
     eventMethod: Annotated[Literal["POST", "GET"], Form()] = "POST",
     sentimentAnalysis: Annotated[
