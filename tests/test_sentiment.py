@@ -16,8 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from transcribe.config import Settings
 from transcribe.document import TimedWord, TranscriptionDocument, build_sentences
+from transcribe.engines import Engines
 from transcribe.errors import InvalidParametersError
+from transcribe.metrics import Metrics
 from transcribe.ncco import parse_record, parse_transcription
 from transcribe.sentiment.annotate import add_sentiment
 from transcribe.sentiment.rules import NEUTRAL_BAND
@@ -177,3 +180,17 @@ def test_document_has_sentiment_only_when_asked(scorer: SentimentScorer) -> None
     ]
     assert sentences[0]["sentiment"] < 0 and sentences[1]["sentiment"] == 0.0
     assert TranscriptionDocument.model_validate(data) == scored  # reads back as written
+
+
+def test_sentiment_of_another_language_is_a_warning_not_a_score() -> None:
+    """The lexicon reads English: a Spanish transcript asked for sentiment gets no scores
+    (they would all be near 0, which reads as "neutral") and a warning saying why."""
+    engines = Engines(Settings(), Metrics())
+    spanish = engines.annotate(_document(), "es-ES", analytics=False, sentiment=True)
+    assert all(s.sentiment is None for s in spanish.channels[0].transcript)
+    assert [w.code for w in spanish.warnings] == ["sentiment_skipped"]
+    assert "es-ES" in spanish.warnings[0].message
+
+    english = engines.annotate(_document(), "en-GB", analytics=False, sentiment=True)
+    assert all(s.sentiment is not None for s in english.channels[0].transcript)
+    assert english.warnings == []
