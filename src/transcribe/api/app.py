@@ -24,8 +24,10 @@ from transcribe.api import errors
 from transcribe.api.routes import (
     applications,
     conversations,
+    docs,
     files,
     health,
+    problems,
     recordings,
     uploads,
     webhooks,
@@ -68,10 +70,15 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         version=__version__,
         description="Self-hosted call recording and per-channel transcription.",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's loads Swagger UI from a CDN: ours is served locally
+        redoc_url=None,
     )
     errors.install(app)
     for module in (applications, conversations, recordings, uploads, files, webhooks, health):
         app.include_router(module.router)
+    app.include_router(docs.router)
+    app.include_router(problems.router)
+    docs.mount_assets(app)
     return app
 
 

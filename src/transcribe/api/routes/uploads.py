@@ -8,11 +8,15 @@ import shutil
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from transcribe.api.deps import CurrentApp, ServiceDep
-from transcribe.errors import InvalidRequestError, PayloadTooLargeError
+from transcribe.errors import (
+    InvalidRequestError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
 from transcribe.limits import (
     MAX_CHANNELS,
     MAX_JSON_FIELD_CHARS,
@@ -34,6 +38,35 @@ def check_length(request: Request, service: Service) -> None:
         raise PayloadTooLargeError(
             f"the upload is {int(length)} bytes; the limit is {service.settings.max_upload_bytes}"
         )
+
+
+def require_multipart(request: Request, how: str) -> None:
+    """An upload sent as anything but a multipart form (the audio as the raw body, say) is
+    refused saying what the endpoint takes, not with its form fields reported missing."""
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media != "multipart/form-data":
+        got = f"a {media} body" if media else "a body without a Content-Type"
+        raise UnsupportedMediaTypeError(
+            f"{request.method} {request.url.path} takes multipart/form-data, not {got}: {how}",
+            field="Content-Type",
+        )
+
+
+async def transcription_form(request: Request) -> None:
+    require_multipart(
+        request,
+        "send the recording as the form field `file` (curl -F file=@call.wav), and `language`, "
+        "`eventUrl` and `eventMethod` as fields of their own",
+    )
+
+
+async def legs_form(request: Request) -> None:
+    require_multipart(
+        request,
+        "send the record action as the form field `record` (JSON text) and each leg's audio "
+        "as a field `leg`, in join order (curl -F record='{}' -F leg=@caller.wav "
+        "-F leg=@agent.wav)",
+    )
 
 
 def save_upload(upload: UploadFile, service: Service, field: str) -> Path:
@@ -59,6 +92,7 @@ async def render_recording(
     request: Request,
     app_id: CurrentApp,
     service: ServiceDep,
+    _form: Annotated[None, Depends(legs_form)],
     record: Annotated[
         str, Form(description="The record action as JSON text", max_length=MAX_JSON_FIELD_CHARS)
     ],
@@ -114,6 +148,7 @@ async def transcribe_recording(
     request: Request,
     app_id: CurrentApp,
     service: ServiceDep,
+    _form: Annotated[None, Depends(transcription_form)],
     file: Annotated[
         UploadFile, File(description=f"WAV, MP3, OGG or FLAC; 1-{MAX_CHANNELS} channels")
     ],
