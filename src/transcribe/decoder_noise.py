@@ -92,6 +92,7 @@ def _drain(fd: int) -> bytes:
     os.lseek(fd, 0, os.SEEK_SET)
     data = os.read(fd, size) if size else b""
     os.ftruncate(fd, 0)
+    os.lseek(fd, 0, os.SEEK_SET)
     return data
 
 

@@ -45,9 +45,9 @@ def require_multipart(request: Request, how: str) -> None:
     refused saying what the endpoint takes, not with its form fields reported missing."""
     media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media != "multipart/form-data":
-        got = f"a {media} body" if media else "a body without a Content-Type"
+        got = f"not {media}" if media else "and this body has no Content-Type"
         raise UnsupportedMediaTypeError(
-            f"{request.method} {request.url.path} takes multipart/form-data, not {got}: {how}",
+            f"{request.method} {request.url.path} takes multipart/form-data, {got}: {how}",
             field="Content-Type",
         )
 
