@@ -335,9 +335,11 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     if args.threads:
         settings.jobs.consumer_threads = args.threads
     log.info(
-        "public URL %s (TRANSCRIBE__PUBLIC_URL%s): the URLs in webhooks start with it",
+        "public URL %s (%s): the URLs in webhooks start with it",
         settings.public_url,
-        "" if "public_url" in settings.model_fields_set else ", the default: set it to the API's",
+        "TRANSCRIBE__PUBLIC_URL"
+        if "public_url" in settings.model_fields_set
+        else "the default; set TRANSCRIBE__PUBLIC_URL to the API's",
     )
     service = Service(settings)
     service.engines.warm_up()
