@@ -40,11 +40,12 @@ def check_length(request: Request, service: Service) -> None:
         )
 
 
-def require_multipart(request: Request, how: str) -> None:
-    """An upload sent as anything but a multipart form (the audio as the raw body, say) is
-    refused saying what the endpoint takes, not with its form fields reported missing."""
+def require_form(request: Request, how: str) -> None:
+    """An upload whose body is not a form at all (the audio as the raw body, say) is refused
+    saying what the endpoint takes, not with its form fields reported missing. A form without
+    its file (url-encoded, say) goes on to have the missing field named."""
     media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media != "multipart/form-data":
+    if media not in ("multipart/form-data", "application/x-www-form-urlencoded"):
         got = f"not {media}" if media else "and this body has no Content-Type"
         raise UnsupportedMediaTypeError(
             f"{request.method} {request.url.path} takes multipart/form-data, {got}: {how}",
@@ -53,7 +54,7 @@ def require_multipart(request: Request, how: str) -> None:
 
 
 async def transcription_form(request: Request) -> None:
-    require_multipart(
+    require_form(
         request,
         "send the recording as the form field `file` (curl -F file=@call.wav), and `language`, "
         "`eventUrl` and `eventMethod` as fields of their own",
@@ -61,7 +62,7 @@ async def transcription_form(request: Request) -> None:
 
 
 async def legs_form(request: Request) -> None:
-    require_multipart(
+    require_form(
         request,
         "send the record action as the form field `record` (JSON text) and each leg's audio "
         "as a field `leg`, in join order (curl -F record='{}' -F leg=@caller.wav "
