@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 
 from transcribe.audio import SAMPLE_RATE, open_audio
+from transcribe.decoder_noise import quiet_decoder
 
 from bombs import damaged
 from commands import Command
@@ -82,3 +83,22 @@ def test_other_writes_to_stderr_during_decoding_all_come_through(
         lines.append(line)
     decoder.join()
     assert capfd.readouterr().err == "".join(lines)
+
+
+def test_fd_2_pointed_elsewhere_during_decoding_stays_there(
+    bad_mp3: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Whatever re-points fd 2 while the decoder runs (a test runner's capture) is not undone
+    when the decoder's block ends."""
+    elsewhere = tmp_path / "elsewhere.log"
+    original = os.dup(2)
+    try:
+        with elsewhere.open("wb") as target, quiet_decoder():
+            open_audio(bad_mp3).read([0])
+            os.dup2(target.fileno(), 2)
+        os.write(2, b"after the block\n")
+    finally:
+        os.dup2(original, 2)
+        os.close(original)
+    assert elsewhere.read_bytes() == b"after the block\n"
+    assert capfd.readouterr().err == ""

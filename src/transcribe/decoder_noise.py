@@ -13,6 +13,8 @@ moment: while any thread is inside a `quiet_decoder()` block, fd 2 points at a s
 when the last one leaves, fd 2 points back at the real stderr and everything else written
 there meanwhile (another thread's log line) is passed on, less libmpg123's lines. Blocks are
 short (opening a file, decoding one block of it), so such a line is late by milliseconds.
+Whoever else points fd 2 somewhere during a block (pytest's capture, between test phases)
+keeps it so: it is put back only if it still points at the scratch file.
 """
 
 from __future__ import annotations
@@ -70,12 +72,23 @@ def _leave() -> None:
         if _depth:
             return
         assert _scratch is not None
-        os.dup2(_saved_fd, 2)
+        if _same_file(2, _scratch):
+            os.dup2(_saved_fd, 2)
+        # else something else pointed fd 2 elsewhere meanwhile (a test runner capturing
+        # output): theirs now, and not ours to undo
         os.close(_saved_fd)
         _saved_fd = -1
         held = _drain(_scratch)
         kept = b"".join(line for line in held.splitlines(keepends=True) if not NOISE.match(line))
         _write_all(2, kept)
+
+
+def _same_file(a: int, b: int) -> bool:
+    try:
+        first, second = os.fstat(a), os.fstat(b)
+    except OSError:
+        return False
+    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
 
 
 def _scratch_file() -> int:
