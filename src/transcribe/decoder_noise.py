@@ -13,16 +13,23 @@ moment: while any thread is inside a `quiet_decoder()` block, fd 2 points at a s
 when the last one leaves, fd 2 points back at the real stderr and everything else written
 there meanwhile (another thread's log line) is passed on, less libmpg123's lines. Blocks are
 short (opening a file, decoding one block of it), so such a line is late by milliseconds.
+
+A write that took fd 2 just before it was pointed back may land in the scratch file after it
+was read. So the file is never closed nor emptied under such a write: it is one file for the
+process, read on from where the last reading stopped (the late line comes out with the next
+block, or at exit), and emptied only when a second has passed since the last block.
 Whoever else points fd 2 somewhere during a block (pytest's capture, between test phases)
-keeps it so: it is put back only if it still points at the scratch file.
+keeps it so: fd 2 is put back only if it still points at the scratch file.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -31,10 +38,17 @@ from contextlib import contextmanager
 # bare "big_values too large!".
 NOISE = re.compile(rb"^(Note: |Warning: |\[src/libmpg123/|hip: |big_values too large!)")
 
+# The scratch file is emptied when it holds at least this much and no block has run for a
+# second (no write can still be on its way into it by then).
+_EMPTY_AT_BYTES = 1 << 20
+_EMPTY_AFTER_S = 1.0
+
 _lock = threading.Lock()
-_depth = 0
-_saved_fd = -1  # the real stderr, while redirected
-_scratch: int | None = None  # where fd 2 points meanwhile
+_depth = 0  # threads inside a block
+_saved_fd = -1  # the real stderr, while fd 2 points at the scratch file
+_scratch = -1  # the scratch file, made at first use
+_passed = 0  # how much of it was read (and passed on, less the noise)
+_left_at = 0.0  # when the last block ended (time.monotonic)
 
 
 @contextmanager
@@ -50,15 +64,19 @@ def quiet_decoder() -> Iterator[None]:
 
 
 def _enter() -> bool:
-    global _depth, _saved_fd, _scratch
+    global _depth, _saved_fd, _scratch, _passed
     with _lock:
         if _depth == 0:
             try:
-                if _scratch is None:
+                if _scratch < 0:
                     _scratch = _scratch_file()
                 saved = os.dup(2)
-            except OSError:  # no fd 2 at all (a daemon), or no temporary directory
+            except OSError:  # no fd 2 (a daemon), or no temporary dir: let it through
                 return False
+            if _passed >= _EMPTY_AT_BYTES and time.monotonic() - _left_at > _EMPTY_AFTER_S:
+                _pass_on(_read_on())  # a late line, if any
+                os.ftruncate(_scratch, 0)
+                _passed = 0
             os.dup2(_scratch, 2)
             _saved_fd = saved
         _depth += 1
@@ -66,21 +84,48 @@ def _enter() -> bool:
 
 
 def _leave() -> None:
-    global _depth, _saved_fd
+    global _depth, _saved_fd, _left_at
     with _lock:
         _depth -= 1
         if _depth:
             return
-        assert _scratch is not None
         if _same_file(2, _scratch):
             os.dup2(_saved_fd, 2)
         # else something else pointed fd 2 elsewhere meanwhile (a test runner capturing
         # output): theirs now, and not ours to undo
         os.close(_saved_fd)
         _saved_fd = -1
-        held = _drain(_scratch)
-        kept = b"".join(line for line in held.splitlines(keepends=True) if not NOISE.match(line))
-        _write_all(2, kept)
+        _left_at = time.monotonic()
+        _pass_on(_read_on())
+
+
+@atexit.register
+def _at_exit() -> None:
+    """A late line still in the scratch file comes out before the process ends."""
+    with _lock:
+        if _scratch >= 0 and _depth == 0:
+            _pass_on(_read_on())
+
+
+def _read_on() -> bytes:
+    """What reached the scratch file since it was last read (a late write goes on at its
+    end: the file is opened for appending)."""
+    global _passed
+    chunks = []
+    while chunk := os.pread(_scratch, 1 << 16, _passed):
+        chunks.append(chunk)
+        _passed += len(chunk)
+    return b"".join(chunks)
+
+
+def _pass_on(held: bytes) -> None:
+    kept = b"".join(line for line in held.splitlines(keepends=True) if not NOISE.match(line))
+    while kept:
+        try:
+            written = os.write(2, kept)
+        except OSError:  # stderr closed under us: nothing to tell anyone
+            return
+        kept = kept[written:]
 
 
 def _same_file(a: int, b: int) -> bool:
@@ -92,27 +137,12 @@ def _same_file(a: int, b: int) -> bool:
 
 
 def _scratch_file() -> int:
-    """An unnamed file (gone when the process is): fd 2's stand-in, emptied after each use."""
+    """An unnamed temporary file opened for appending: each write lands whole at its end
+    whichever thread makes it (a file from memfd_create is no good here: Linux does not
+    serialise two threads' writes through one of its descriptors, and they overwrite)."""
     fd, path = tempfile.mkstemp(prefix="transcribe-stderr-")
-    os.unlink(path)
-    return fd
-
-
-def _drain(fd: int) -> bytes:
-    """What was written to the scratch file, which is then empty again. fd 2 shared its file
-    offset while it pointed there, so the offset is back to 0 for the next block."""
-    size = os.lseek(fd, 0, os.SEEK_END)
-    os.lseek(fd, 0, os.SEEK_SET)
-    data = os.read(fd, size) if size else b""
-    os.ftruncate(fd, 0)
-    os.lseek(fd, 0, os.SEEK_SET)
-    return data
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    while data:
-        try:
-            written = os.write(fd, data)
-        except OSError:  # stderr closed under us: nothing to tell anyone
-            return
-        data = data[written:]
+    try:
+        return os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
+    finally:
+        os.close(fd)
+        os.unlink(path)
