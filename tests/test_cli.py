@@ -64,10 +64,21 @@ def test_bad_file_is_one_clear_line(tmp_path: Path, run_cli: Command) -> None:
     result = run_cli("file", bad)
     assert result.returncode == 2
     assert result.stdout == ""
-    # libmpg123 may print its own "Note:" lines first; ours is the one last line.
-    last = result.stderr.splitlines()[-1]
-    assert last.startswith("transcribe: error: ") and "broken.mp3: not a WAV" in last
-    assert "Traceback" not in result.stderr
+    # libmpg123's notes about the junk it searched are held back: ours is the one line.
+    assert result.stderr.startswith("transcribe: error: ") and result.stderr.count("\n") == 1
+    assert "broken.mp3: not a WAV" in result.stderr
+
+
+def test_a_directory_or_a_missing_file_says_which(tmp_path: Path, run_cli: Command) -> None:
+    folder = run_cli("file", tmp_path)
+    assert folder.returncode == 2
+    assert folder.stderr == (
+        f"transcribe: error: {tmp_path}: is a directory; give an audio file "
+        "(WAV, FLAC, MP3 or OGG) in it\n"
+    )
+    missing = run_cli("file", tmp_path / "call.wav")
+    assert missing.returncode == 2
+    assert missing.stderr == f"transcribe: error: {tmp_path / 'call.wav'}: no such file\n"
 
 
 @pytest.mark.model  # English-only is a property of the model: it loads to say so

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 
 from commands import Command
 from live import free_port, live_api, new_keypair, service_settings
@@ -96,3 +97,24 @@ def test_app_create_takes_only_http_event_urls(tmp_path: Path, run_cli: Command)
         assert refused.returncode == 2, refused.stdout
         assert "event_url: must be an http:// or https:// URL" in refused.stderr
         assert "Traceback" not in refused.stderr and refused.stdout == ""
+
+
+def test_app_create_says_which_data_dir_and_database_it_wrote_to(
+    tmp_path: Path, run_cli: Command, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no TRANSCRIBE__DATA_DIR the application lands in ./data of wherever the command
+    ran; a `serve` started elsewhere would not know it, so the command says where."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TRANSCRIBE__DATA_DIR", raising=False)
+    monkeypatch.delenv("TRANSCRIBE__DATABASE_URL", raising=False)
+    (tmp_path / "public.pem").write_text(new_keypair().public_pem)
+    created = run_cli("app", "create", "--name", "here", "--public-key", "public.pem")
+    assert created.returncode == 0, created.stderr
+    app = json.loads(created.stdout)  # stdout stays the JSON alone
+    data = tmp_path.resolve() / "data"
+    assert created.stderr == (
+        f"transcribe: registered application {app['id']} in the data dir {data} "
+        f"(database sqlite:///{data / 'transcribe.db'}); run `transcribe serve` with the same "
+        "TRANSCRIBE__DATA_DIR (and TRANSCRIBE__DATABASE_URL)\n"
+    )
+    assert (data / "transcribe.db").is_file()

@@ -81,6 +81,18 @@ def test_bad_legs_are_one_line_errors(tmp_path: Path, run_cli: Command) -> None:
     assert not any(tmp_path.glob("[abc].wav"))
 
 
+def test_a_leg_whose_offset_is_not_a_number_says_so(tmp_path: Path, run_cli: Command) -> None:
+    """`agent.wav@abc` is a typo for an offset, not a file name (unless such a file exists)."""
+    typo = run_cli("record", "-o", tmp_path / "a.wav", f"{AGENT}@abc")
+    assert typo.returncode == 2 and typo.stderr.count("\n") == 1
+    assert f"{AGENT}@abc: no such file, and 'abc' after the @ is not an offset" in typo.stderr
+    assert f"e.g. {AGENT}@1500" in typo.stderr
+    named = tmp_path / "leg@abc"  # a file that really has an @ in its name is a leg
+    named.write_bytes(AGENT.read_bytes())
+    taken = run_cli("record", "-o", tmp_path / "b.wav", named)
+    assert taken.returncode == 0, taken.stderr
+
+
 def test_an_output_that_is_also_a_leg_is_refused(tmp_path: Path, run_cli: Command) -> None:
     leg = tmp_path / "x.wav"
     leg.write_bytes((SPEECH_DIR / "goforward.wav").read_bytes())

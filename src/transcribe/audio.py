@@ -6,6 +6,8 @@ gigabytes (hours of silence, dozens of channels) is refused at once. Decoding th
 by block through libsndfile (WAV, FLAC, MP3, OGG Vorbis/Opus) and soxr, a band-limited
 resampler, so the source rate is never held whole, and keeps only the channels asked for
 (`AudioFile.read`): a transcription holds one channel's audio at a time, not the file's.
+Every call into libsndfile runs in `quiet_decoder()`, which keeps libmpg123's notes about
+damaged MP3 frames off stderr (see decoder_noise.py).
 
 Damage is handled per format (`AudioFile.check_intact`, `AudioFile.read`):
 - a cut-off WAV (its data chunk is shorter than its header declares), a FLAC whose end does
@@ -28,6 +30,7 @@ import numpy.typing as npt
 import soundfile as sf
 import soxr
 
+from transcribe.decoder_noise import quiet_decoder
 from transcribe.errors import InvalidAudioError, PayloadTooLargeError, UnsupportedAudioError
 from transcribe.limits import MAX_CHANNELS, MAX_RECORD_SECONDS
 
@@ -128,7 +131,7 @@ class AudioFile:
         module's docstring). Raises `InvalidAudioError` naming what is wrong."""
         reason = None
         try:
-            with sf.SoundFile(str(self.path)) as f:
+            with quiet_decoder(), sf.SoundFile(str(self.path)) as f:
                 f.read(min(_BLOCK_FRAMES, self.frames), dtype="float32")
                 if self.source_format == "FLAC":  # its length is exact: the end must decode
                     tail = min(self.frames, round(_TAIL_S * self.source_rate))
@@ -213,9 +216,12 @@ class AudioFile:
         limit = self.max_seconds * self.source_rate
         read = 0
         try:
-            with sf.SoundFile(str(self.path)) as f:
+            with quiet_decoder():  # each call into the decoder, never across a yield
+                f = sf.SoundFile(str(self.path))
+            with f:
                 while True:
-                    block = f.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
+                    with quiet_decoder():
+                        block = f.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
                     last = len(block) < _BLOCK_FRAMES
                     read += len(block)
                     if read > limit:
@@ -249,12 +255,22 @@ def open_audio(
     (default: its path; a server's own files are not for users to see)."""
     path = Path(path)
     name = name or str(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise InvalidAudioError(
+            f"{name}: is a directory; give an audio file (WAV, FLAC, MP3 or OGG) in it",
+            field="file",
+        )
+    if not path.exists():
         raise InvalidAudioError(f"{name}: no such file", field="file")
+    if not path.is_file():
+        raise InvalidAudioError(
+            f"{name}: not a regular file; give an audio file (WAV, FLAC, MP3 or OGG)", field="file"
+        )
     if path.stat().st_size == 0:
         raise InvalidAudioError(f"{name}: the file is empty", field="file")
     try:
-        info = sf.info(str(path))
+        with quiet_decoder():
+            info = sf.info(str(path))
     except sf.LibsndfileError as exc:
         raise UnsupportedAudioError(
             f"{name}: not a WAV, FLAC, MP3 or OGG file we can decode", field="file"

@@ -152,7 +152,9 @@ def _add_service_commands(commands: argparse._SubParsersAction[argparse.Argument
             "Run the API under uvicorn. On embedded defaults this is the whole product in one "
             "process: SQLite and files in TRANSCRIBE__DATA_DIR, the queue in SQLite, consumer "
             "threads and the model in this process. Set TRANSCRIBE__EMBEDDED_WORKER=false on "
-            "API nodes whose work is done by `transcribe worker` machines."
+            "API nodes whose work is done by `transcribe worker` machines. The URLs it hands "
+            "out (recording_url, transcription_url, legs_url) start with "
+            "TRANSCRIBE__PUBLIC_URL, or, when that is unset, http://HOST:PORT."
         ),
     )
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
@@ -184,7 +186,9 @@ def _add_auth_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         description=(
             "Register an application whose RS256 JWTs (signed by the private key matching "
             "--public-key) may call the API. Prints {id, signature_secret, ...}: keep the "
-            "secret, it verifies this application's webhooks."
+            "secret, it verifies this application's webhooks. The application goes into the "
+            "database of TRANSCRIBE__DATA_DIR (default: ./data in the current directory) or "
+            "TRANSCRIBE__DATABASE_URL; stderr says which."
         ),
     )
     create.add_argument("--name", required=True)
@@ -343,6 +347,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from transcribe.api import create_app
 
     logs.configure(logging.DEBUG if args.verbose > 1 else logging.INFO)
+    chosen = "public_url" in settings.model_fields_set
+    settings = settings.served_at(args.host, args.port)
+    log.info(
+        "public URL %s (%s): recording_url, transcription_url and legs_url start with it",
+        settings.public_url,
+        "TRANSCRIBE__PUBLIC_URL"
+        if chosen
+        else "from --host and --port; set TRANSCRIBE__PUBLIC_URL if clients reach the service "
+        "at another address",
+    )
     uvicorn.run(
         create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False
     )
@@ -359,6 +373,13 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     logs.configure(logging.DEBUG if args.verbose > 1 else logging.INFO)
     if args.threads:
         settings.jobs.consumer_threads = args.threads
+    log.info(
+        "public URL %s (%s): the URLs in webhooks start with it",
+        settings.public_url,
+        "TRANSCRIBE__PUBLIC_URL"
+        if "public_url" in settings.model_fields_set
+        else "the default; set TRANSCRIBE__PUBLIC_URL to the API's",
+    )
     service = Service(settings)
     service.engines.warm_up()
     stop = threading.Event()
@@ -386,7 +407,22 @@ def cmd_app_create(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         service.close()
     print(json.dumps(created.model_dump(), indent=2))
+    # The data dir defaults to ./data of wherever this ran: say which one (and which
+    # database) took the application, on stderr so that stdout stays the JSON.
+    print(
+        f"transcribe: registered application {created.id} in the data dir "
+        f"{settings.data_dir.resolve()} (database {_database_name(settings)}); run "
+        "`transcribe serve` with the same TRANSCRIBE__DATA_DIR (and TRANSCRIBE__DATABASE_URL)",
+        file=sys.stderr,
+    )
     return 0
+
+
+def _database_name(settings: Settings) -> str:
+    """The database URL, its password hidden."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.sqlalchemy_url).render_as_string(hide_password=True)
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
@@ -492,6 +528,16 @@ def _leg_file(text: str) -> LegFile:
     try:
         offset_ms = float(offset)
     except ValueError:
+        if not Path(text).exists():  # a leg named `a@b.wav` exists; `a.wav@abc` is a typo
+            raise InvalidParametersError(
+                [
+                    (
+                        text,
+                        f"no such file, and {offset!r} after the @ is not an offset: write "
+                        f"LEG@MS with the leg's join time in milliseconds, e.g. {name}@1500",
+                    )
+                ]
+            ) from None
         return LegFile(Path(text))
     if not 0 <= offset_ms <= MAX_LEG_OFFSET_MS:
         raise InvalidParametersError([(text, f"the offset must be 0 to {MAX_LEG_OFFSET_MS} ms")])

@@ -7,6 +7,7 @@ nested names, e.g. `TRANSCRIBE__ASR__MODEL=large-v3`, `TRANSCRIBE__ASR__DEVICE=c
 from __future__ import annotations
 
 import os
+import socket
 from datetime import timedelta
 from ipaddress import ip_network
 from pathlib import Path
@@ -222,7 +223,10 @@ class Settings(BaseSettings):
     )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
-        description="Base URL clients reach the API at; recording_url and legs_url use it.",
+        description="Base URL clients reach the API at; recording_url, transcription_url and "
+        "legs_url use it. Unset, `transcribe serve` takes it from its --host and --port "
+        "(`served_at`); set it when clients reach the service by another name (a proxy, a "
+        "container's published port) and on `transcribe worker` machines.",
     )
     admin_token: str = Field(
         default="", description="Bearer token for POST /v1/applications; empty disables it."
@@ -270,6 +274,14 @@ class Settings(BaseSettings):
             self.asr.cache_dir = self.data_dir / "models"
         return self
 
+    def served_at(self, host: str, port: int) -> Settings:
+        """These settings for a service bound to `host`:`port`: unless `public_url` was set,
+        it is that address, so the URLs handed out lead back to this very process (a service
+        moved to port 9000 must not hand out URLs on 8000)."""
+        if "public_url" in self.model_fields_set:
+            return self
+        return self.model_copy(update={"public_url": bind_url(host, port)})
+
     @property
     def sqlalchemy_url(self) -> str:
         if self.database_url:
@@ -284,6 +296,16 @@ class Settings(BaseSettings):
     @property
     def files_dir(self) -> Path:
         return self.data_dir / "files"
+
+
+def bind_url(host: str, port: int) -> str:
+    """The http URL of a server bound to `host`:`port`. A wildcard address (0.0.0.0, ::) is
+    no address to connect to: this machine's host name stands for it."""
+    if host in ("", "0.0.0.0", "::"):
+        host = socket.gethostname()
+    elif ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def cpu_count() -> int:

@@ -77,5 +77,10 @@ class UnavailableError(TranscribeError):
         self.retry_after_s = retry_after_s
 
 
+class UnsupportedMediaTypeError(TranscribeError):
+    """The request's body is not of the media type the endpoint takes (a raw audio body
+    where a multipart form is expected)."""
+
+
 class HeaderTooLargeError(TranscribeError):
     """A request header is over its size limit; refused before anything reads its value."""

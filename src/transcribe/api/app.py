@@ -24,8 +24,10 @@ from transcribe.api import errors
 from transcribe.api.routes import (
     applications,
     conversations,
+    docs,
     files,
     health,
+    problems,
     recordings,
     search,
     uploads,
@@ -69,6 +71,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         version=__version__,
         description="Self-hosted call recording and per-channel transcription.",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's loads Swagger UI from a CDN: ours is served locally
+        redoc_url=None,
     )
     errors.install(app)
     for module in (
@@ -83,6 +87,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     app.include_router(console.router)
+    app.include_router(docs.router)
+    app.include_router(problems.router)
+    docs.mount_assets(app)
     return app
 
 

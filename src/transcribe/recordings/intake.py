@@ -64,6 +64,7 @@ class Intake:
         self.check_language(options.language)
         ext = _extension(audio.source_format)
         now = self.clock.now()
+        duration = round(audio.duration, 3)
         with self.db.session() as session:
             recording = Recording(
                 application_id=application_id,
@@ -71,10 +72,11 @@ class Intake:
                 status=RecordingStatus.READY,
                 format=ext,
                 channels=audio.channels,
-                duration=round(audio.duration, 3),
+                duration=duration,
                 end_reason="upload",
+                # An upload's clock starts when it arrives and runs for as long as its audio.
                 start_time=now,
-                end_time=now,
+                end_time=now + timedelta(seconds=duration),
                 transcription_status=TranscriptionStatus.QUEUED,
                 transcription_options=options.model_dump(by_alias=True, exclude_none=True),
                 heartbeat_at=now,

@@ -8,11 +8,15 @@ import shutil
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from transcribe.api.deps import CurrentApp, ServiceDep
-from transcribe.errors import InvalidRequestError, PayloadTooLargeError
+from transcribe.errors import (
+    InvalidRequestError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
 from transcribe.limits import (
     MAX_CHANNELS,
     MAX_JSON_FIELD_CHARS,
@@ -34,6 +38,36 @@ def check_length(request: Request, service: Service) -> None:
         raise PayloadTooLargeError(
             f"the upload is {int(length)} bytes; the limit is {service.settings.max_upload_bytes}"
         )
+
+
+def require_form(request: Request, how: str) -> None:
+    """An upload whose body is not a form at all (the audio as the raw body, say) is refused
+    saying what the endpoint takes, not with its form fields reported missing. A form without
+    its file (url-encoded, say) goes on to have the missing field named."""
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media not in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        got = f"not {media}" if media else "and this body has no Content-Type"
+        raise UnsupportedMediaTypeError(
+            f"{request.method} {request.url.path} takes multipart/form-data, {got}: {how}",
+            field="Content-Type",
+        )
+
+
+async def transcription_form(request: Request) -> None:
+    require_form(
+        request,
+        "send the recording as the form field `file` (curl -F file=@call.wav), and `language`, "
+        "`eventUrl` and `eventMethod` as fields of their own",
+    )
+
+
+async def legs_form(request: Request) -> None:
+    require_form(
+        request,
+        "send the record action as the form field `record` (JSON text) and each leg's audio "
+        "as a field `leg`, in join order (curl -F record='{}' -F leg=@caller.wav "
+        "-F leg=@agent.wav)",
+    )
 
 
 def save_upload(upload: UploadFile, service: Service, field: str) -> Path:
@@ -59,6 +93,7 @@ async def render_recording(
     request: Request,
     app_id: CurrentApp,
     service: ServiceDep,
+    _form: Annotated[None, Depends(legs_form)],
     record: Annotated[
         str, Form(description="The record action as JSON text", max_length=MAX_JSON_FIELD_CHARS)
     ],
@@ -114,6 +149,7 @@ async def transcribe_recording(
     request: Request,
     app_id: CurrentApp,
     service: ServiceDep,
+    _form: Annotated[None, Depends(transcription_form)],
     file: Annotated[
         UploadFile, File(description=f"WAV, MP3, OGG or FLAC; 1-{MAX_CHANNELS} channels")
     ],
