@@ -10,8 +10,6 @@ tests skip, saying so, where it does not answer.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from alembic.config import Config
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from postgres import fresh_schema
 from transcribe.api import create_app
 from transcribe.clock import ManualClock
 from transcribe.config import Settings
@@ -37,7 +36,6 @@ from evaluation import LabelledCall, load_call
 from live import new_keypair, token_for
 from speech import SPEECH_DIR
 
-POSTGRES = os.environ.get("TRANSCRIBE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 CALLS = Path(__file__).parent / "data" / "calls"
 AUDIO = (SPEECH_DIR / "cards_001.wav").read_bytes()
 BILLING = "dev/01-billing-double-charge.txt"  # "refund" in three sentences, one an action item
@@ -52,18 +50,8 @@ def database(kind: str) -> Iterator[str]:
     if kind == "sqlite":
         yield ""
         return
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at {POSTGRES} does not answer: {exc}")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    finally:
-        admin.execute(f"DROP SCHEMA {schema} CASCADE")
-        admin.close()
+    with fresh_schema() as url:
+        yield url
 
 
 def labelled_document(call: LabelledCall) -> TranscriptionDocument:

@@ -12,7 +12,6 @@ import io
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,10 +19,11 @@ import httpx
 import pytest
 import soundfile as sf
 
+from postgres import fresh_schema
+
 from live import Receiver, free_port, live_api, new_keypair, service_settings, token_for
 from speech import Clip
 
-POSTGRES = os.environ.get("TRANSCRIBE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("TRANSCRIBE_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 # PostgreSQL, Redis, and a worker process that loads the model.
@@ -32,18 +32,8 @@ pytestmark = [pytest.mark.servers, pytest.mark.model]
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at {POSTGRES} does not answer: {exc}")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    finally:
-        admin.execute(f"DROP SCHEMA {schema} CASCADE")
-        admin.close()
+    with fresh_schema() as url:
+        yield url
 
 
 @pytest.fixture
