@@ -6,7 +6,8 @@ channel's length and never the channel count; a channel that stops decoding part
 transcribed up to there, and the document's `warnings` say so. Silero VAD finds each
 channel's speech, which is packed into 30 s windows (`packing.py`) and decoded in batches
 (`BatchedInferencePipeline`), so the silence of a call costs nothing. Regions the decoder
-skipped are decoded once more. Channels run concurrently up to `workers`.
+skipped are decoded once more, each in a window of its own. Channels run concurrently up to
+`workers`.
 
 With batching across jobs (`batch_across_jobs`, on by default with CUDA) the channel threads
 of every transcription hand their windows to one decode thread (`batcher.py`), which decodes
@@ -32,7 +33,7 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 from transcribe.asr.batcher import BatchObserver, DecodeStats, WindowBatcher, detect_language
 from transcribe.asr.models import ResolvedModel, resolve_model
-from transcribe.asr.packing import find_speech, missing_regions, pack
+from transcribe.asr.packing import WINDOW_S, find_speech, missing_regions, pack
 from transcribe.asr.segments import words_of
 from transcribe.asr.timing import tighten_word_times
 from transcribe.audio import SAMPLE_RATE, ChannelSource, FloatArray
@@ -257,7 +258,7 @@ class Transcriber:
         missed = missing_regions(words, speech)
         if missed:
             log.info("%d speech regions got no words; decoding them again", len(missed))
-            words += self._decode(samples, missed, language, None)
+            words += self._decode(samples, missed, language, None, alone=True)
             words.sort(key=lambda w: w.start)
         words = tighten_word_times(words, samples)
         progress(duration)
@@ -269,11 +270,13 @@ class Transcriber:
         speech: list[tuple[int, int]],
         language: str | None,
         progress: Callable[[float], None] | None,
+        alone: bool = False,
     ) -> list[TimedWord]:
-        """Words of the speech regions, decoded in batches of packed windows."""
+        """Words of the speech regions, decoded in batches of packed windows (`alone`: a window
+        for each region)."""
         if not speech:
             return []
-        packing = pack(samples, speech)
+        packing = pack(samples, speech, window_s=0 if alone else WINDOW_S)
         if self.batcher is not None:
             if language is None:  # a multilingual model and no language asked for
                 language = detect_language(self.model, packing)[0] if self.multilingual else "en"
