@@ -35,7 +35,7 @@ from transcribe.asr.batcher import BatchObserver, DecodeStats, WindowBatcher, de
 from transcribe.asr.models import ResolvedModel, resolve_model
 from transcribe.asr.packing import WINDOW_S, find_speech, missing_regions, pack
 from transcribe.asr.segments import words_of
-from transcribe.asr.timing import tighten_word_times
+from transcribe.asr.timing import time_words
 from transcribe.audio import SAMPLE_RATE, ChannelSource, FloatArray
 from transcribe.config import AsrSettings, cpu_count
 from transcribe.document import (
@@ -260,7 +260,7 @@ class Transcriber:
             log.info("%d speech regions got no words; decoding them again", len(missed))
             words += self._decode(samples, missed, language, None, alone=True)
             words.sort(key=lambda w: w.start)
-        words = tighten_word_times(words, samples)
+        words = time_words(words, samples)
         progress(duration)
         return Channel(transcript=build_sentences(words), duration=duration), detected
 
