@@ -6,7 +6,6 @@ nested names, e.g. `TRANSCRIBE__ASR__MODEL=large-v3`, `TRANSCRIBE__ASR__DEVICE=c
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from ipaddress import ip_network
 from pathlib import Path
@@ -16,6 +15,7 @@ from pydantic import BaseModel, Field, IPvAnyNetwork, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from transcribe.limits import MAX_RECORD_SECONDS
+from transcribe.threads import available_cores
 
 Device = Literal["auto", "cpu", "cuda"]
 
@@ -287,5 +287,5 @@ class Settings(BaseSettings):
 
 
 def cpu_count() -> int:
-    """Cores this process may use (respects CPU affinity, unlike os.cpu_count)."""
-    return len(os.sched_getaffinity(0))
+    """Cores this process may use: CPU affinity capped by the cgroup quota (`threads.py`)."""
+    return available_cores()

@@ -48,7 +48,7 @@ from transcribe.document import (
 )
 from transcribe.errors import UnsupportedLanguageError
 from transcribe.languages import describe, whisper_language
-from transcribe.limits import MAX_CHANNELS
+from transcribe.threads import plan_threads, tune_allocator
 
 log = logging.getLogger(__name__)
 
@@ -70,15 +70,8 @@ class Runtime:
 
 
 def choose_runtime(settings: AsrSettings) -> Runtime:
-    """`auto` means CUDA float16 when CTranslate2 sees a GPU, else CPU int8.
-
-    Without batching across jobs every channel thread runs the model itself, so the model gets
-    one worker per channel thread and the cores are shared among them. With it, one decode
-    thread runs the model (one worker, every core) and a channel thread only finds speech
-    (Silero, one core), times words and waits: on CUDA the default is then a channel thread
-    per core (at most 32, the most channels a recording has), so that a many-channel recording
-    hands all its channels to the batcher at once and fills batches on its own.
-    """
+    """`auto` means CUDA float16 when CTranslate2 sees a GPU, else CPU int8; the threads are
+    `threads.plan_threads`' for the cores this process may use."""
     device = settings.device
     if device == "auto":
         device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
@@ -88,21 +81,20 @@ def choose_runtime(settings: AsrSettings) -> Runtime:
     batching = settings.batch_across_jobs == "on" or (
         settings.batch_across_jobs == "auto" and device == "cuda"
     )
-    if settings.workers:
-        workers = settings.workers
-    elif batching and device == "cuda":
-        workers = min(MAX_CHANNELS, max(2, cpu_count()))
-    else:
-        workers = max(1, cpu_count() // 4)
-    model_workers = 1 if batching else workers
-    threads = settings.cpu_threads or max(1, cpu_count() // model_workers)
+    plan = plan_threads(
+        cpu_count(),
+        cuda=device == "cuda",
+        batching=batching,
+        workers=settings.workers,
+        cpu_threads=settings.cpu_threads,
+    )
     return Runtime(
         device=device,
         compute_type=compute_type,
-        workers=workers,
-        cpu_threads=threads,
+        workers=plan.workers,
+        cpu_threads=plan.cpu_threads,
         batch_across_jobs=batching,
-        model_workers=model_workers,
+        model_workers=plan.model_workers,
     )
 
 
@@ -140,6 +132,7 @@ class Transcriber:
         self.settings = settings
         self.model_info: ResolvedModel = resolve_model(settings, model)
         self.runtime = choose_runtime(settings)
+        tune_allocator()  # before the model's threads start: see threads.py
         started = time.perf_counter()
         self.model = WhisperModel(
             self.model_info.path,
