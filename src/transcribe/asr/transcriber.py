@@ -6,8 +6,8 @@ channel's length and never the channel count; a channel that stops decoding part
 transcribed up to there, and the document's `warnings` say so. Silero VAD finds each
 channel's speech, which is packed into 30 s windows (`packing.py`) and decoded in batches
 (`BatchedInferencePipeline`), so the silence of a call costs nothing. Regions the decoder
-skipped are decoded once more, each in a window of its own. Channels run concurrently up to
-`workers`.
+skipped are decoded once more, packed together and then, if still skipped, each in a window
+of its own. Channels run concurrently up to `workers`.
 
 With batching across jobs (`batch_across_jobs`, on by default with CUDA) the channel threads
 of every transcription hand their windows to one decode thread (`batcher.py`), which decodes
@@ -248,14 +248,31 @@ class Transcriber:
         if self.multilingual and language is not None and speech:
             detected = Detected(*detect_language(self.model, pack(samples, speech)))
         words = self._decode(samples, speech, language, progress)
-        missed = missing_regions(words, speech)
-        if missed:
-            log.info("%d speech regions got no words; decoding them again", len(missed))
-            words += self._decode(samples, missed, language, None, alone=True)
-            words.sort(key=lambda w: w.start)
+        words = self._retry(samples, speech, words, language)
         words = time_words(words, samples)
         progress(duration)
         return Channel(transcript=build_sentences(words), duration=duration), detected
+
+    def _retry(
+        self,
+        samples: FloatArray,
+        speech: list[tuple[int, int]],
+        words: list[TimedWord],
+        language: str | None,
+    ) -> list[TimedWord]:
+        """`words` with those of the regions that got none, decoded again: packed together
+        first (few windows), then each still missing alone. All of them missing means the
+        packing would be the same, so they go alone at once (a sentence said over and over)."""
+        missed = missing_regions(words, speech)
+        for alone in (missed == speech, True):
+            if not missed:
+                break
+            log.info("%d speech regions got no words; decoding them again", len(missed))
+            words = words + self._decode(samples, missed, language, None, alone=alone)
+            if alone:
+                break
+            missed = missing_regions(words, missed)
+        return sorted(words, key=lambda w: w.start)
 
     def _decode(
         self,
