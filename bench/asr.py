@@ -9,7 +9,10 @@ time), then, each in a fresh child process so peak memory is its own:
 - ours: `Transcriber(settings).transcribe(audio)` with the configured settings.
 
 Prints wall-clock seconds, the speed-up, real-time factors, WER of each (Whisper's English
-normaliser, lower case, no punctuation) and peak RSS. Run: `.venv/bin/python bench/asr.py`.
+normaliser, lower case, no punctuation), user and system CPU seconds (and system as a share of
+user: threads fighting over cores, or pages faulted in again and again, show there), peak RSS
+and the load average. Run: `.venv/bin/python bench/asr.py`. The naive side runs with the
+environment as it was before `transcribe` set its thread defaults (threads.py).
 
 With `--jobs N` it measures many jobs at once instead: N different two-channel calls of
 `--minutes` each, transcribed at the same time from N threads by one `Transcriber` (as N queue
@@ -26,6 +29,7 @@ import argparse
 import csv
 import functools
 import multiprocessing as mp
+import os
 import resource
 import shutil
 import subprocess
@@ -41,6 +45,8 @@ import numpy as np
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from transcribe.audio import SAMPLE_RATE, Audio, FloatArray, load_audio
+from transcribe.config import cpu_count
+from transcribe.threads import library_defaults
 
 SPEECH_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech"
 
@@ -110,22 +116,35 @@ def _ours(samples: FloatArray, device: str) -> list[str]:
     return [" ".join(s.sentence for s in ch.transcript) for ch in doc.channels]
 
 
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    texts: list[str]
+    peak_mb: float
+    user_s: float  # CPU seconds of the whole child, model load included
+    system_s: float
+
+
 def _child(kind: str, samples: FloatArray, model_path: str, device: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
     started = time.perf_counter()
     texts = _naive(samples, model_path, device) if kind == "naive" else _ours(samples, device)
     seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out.put((seconds, texts, peak_mb))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out.put((seconds, texts, usage.ru_maxrss / 1024, usage.ru_utime, usage.ru_stime))
 
 
-def measure(kind: str, call: Call, model_path: str, device: str) -> tuple[float, list[str], float]:
+def measure(kind: str, call: Call, model_path: str, device: str) -> Run:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     process = ctx.Process(target=_child, args=(kind, call.samples, model_path, device, queue))
-    process.start()
-    result: tuple[float, list[str], float] = queue.get()
+    ours = {name: os.environ.pop(name) for name in library_defaults if kind == "naive"}
+    try:
+        process.start()  # the child inherits the environment as it is now
+    finally:
+        os.environ.update(ours)
+    result: tuple[float, list[str], float, float, float] = queue.get()
     process.join()
-    return result
+    return Run(*result)
 
 
 class GpuMemory:
@@ -308,16 +327,22 @@ def main() -> None:
     refs = [normalise(r) for r in call.references]
     results = {}
     for kind in ("naive", "ours"):
-        seconds, texts, peak_mb = measure(kind, call, model_path, args.device)
-        error = jiwer.wer(refs, [normalise(t) for t in texts])
-        results[kind] = seconds
+        load = os.getloadavg()[0]
+        run = measure(kind, call, model_path, args.device)
+        error = jiwer.wer(refs, [normalise(t) for t in run.texts])
+        results[kind] = run.seconds
         print(
-            f"{kind:>5}: {seconds:7.1f} s wall, real-time factor {seconds / call.duration:.4f} "
-            f"({call.duration / seconds:.1f}x real time), WER {error:.2%}, "
-            f"peak RSS {peak_mb:.0f} MB",
+            f"{kind:>5}: {run.seconds:7.1f} s wall, real-time factor "
+            f"{run.seconds / call.duration:.4f} ({call.duration / run.seconds:.1f}x real time), "
+            f"WER {error:.2%}, CPU user {run.user_s:.1f} s system {run.system_s:.1f} s "
+            f"({run.system_s / run.user_s:.0%} of user), peak RSS {run.peak_mb:.0f} MB, "
+            f"load {load:.2f} at start",
             flush=True,
         )
-    print(f"speed-up: {results['naive'] / results['ours']:.2f}x faster than naive")
+    print(
+        f"speed-up: {results['naive'] / results['ours']:.2f}x faster than naive "
+        f"({cpu_count()} cores; load {os.getloadavg()[0]:.2f} at the end)"
+    )
 
 
 if __name__ == "__main__":

@@ -91,6 +91,22 @@ def test_multichannel_call_keeps_each_speaker_in_its_channel(
     assert all(c.duration == pytest.approx(40.0, abs=0.001) for c in doc.channels)
 
 
+def test_a_sentence_said_five_times_is_transcribed_five_times(
+    transcriber: Transcriber, clips: dict[str, Clip]
+) -> None:
+    """The AMI clip five times over: one window of it decodes as a skipping repetition that
+    the loop guard drops; each repetition must still come back, at its own time."""
+    clip = clips["ami_ES2011a_headset0_40-46s.wav"]
+    doc = transcriber.transcribe(_audio(np.tile(clip.samples, 5)))
+    assert_document_invariants(doc)
+    words = [w for s in doc.channels[0].transcript for w in s.words]
+    reference = normalise("I'm Abigail Claflin, you can call me Abbie")
+    for repetition in range(5):
+        start, end = repetition * clip.duration * 1000, (repetition + 1) * clip.duration * 1000
+        heard = " ".join(w.word for w in words if start <= w.start_time < end)
+        assert wer(reference, normalise(heard)) <= 0.3, (repetition, heard)
+
+
 @pytest.mark.parametrize(
     "name,signal",
     [

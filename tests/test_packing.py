@@ -43,6 +43,17 @@ def test_regions_are_copied_with_pauses_and_windows_end_at_boundaries() -> None:
     assert packing.regions[1].packed_start == 8 * S + round(PAUSE_S * S)
 
 
+def test_a_window_for_each_region_when_asked() -> None:
+    """The retry of skipped regions packs each one alone, however short."""
+    samples = np.zeros(60 * S, np.float32)
+    speech = [(5 * S, 8 * S), (10 * S, 12 * S), (20 * S, 23 * S)]
+    packing = pack(samples, speech, window_s=0)
+    starts = [r.packed_start / S for r in packing.regions]
+    ends = [(r.packed_start + r.length) / S for r in packing.regions]
+    assert packing.windows == list(zip(starts, ends, strict=True))
+    assert len(pack(samples, speech).windows) == 1
+
+
 def test_word_times_map_back_to_their_region() -> None:
     samples = np.zeros(60 * S, np.float32)
     packing = pack(samples, [(10 * S, 14 * S), (40 * S, 43 * S)])

@@ -21,6 +21,7 @@ from transcribe.config import Settings
 from transcribe.errors import TranscribeError
 from transcribe.limits import MAX_CHANNELS, MAX_RECORD_SECONDS
 from transcribe.sentiment.rules import NEUTRAL_BAND
+from transcribe.threads import tune_allocator
 
 if TYPE_CHECKING:
     from transcribe.asr.transcriber import ProgressCallback
@@ -32,6 +33,7 @@ EXIT_USAGE = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    tune_allocator()  # before any thread starts: see threads.py
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -7,9 +7,12 @@ pause between regions, and windows of at most 30 s are cut at region boundaries.
 pause (rather than butting regions together, as faster-whisper's own VAD path does) lets the
 model hear where one turn ends; cutting at boundaries means no word is split between windows.
 
-Whisper sometimes stops decoding a window early and drops the rest of it. `missing_regions`
-finds regions that got no words, so the caller can pack and decode those again: each then
-sits earlier in a window of its own company, and is rarely dropped twice.
+Whisper sometimes stops decoding a window early and drops the rest of it, and a window that
+holds the same sentence several times (a caller repeating themselves, a recorded prompt played
+again) is decoded as a skipping repetition the hallucination guard rightly drops. In both
+cases `missing_regions` finds the regions that got no words, and the caller decodes each of
+them again in a window of its own (`pack(..., window_s=0)`): alone, a region is neither cut
+short by what follows it nor a repetition of its neighbours.
 """
 
 from __future__ import annotations
@@ -56,10 +59,13 @@ def find_speech(samples: FloatArray) -> list[tuple[int, int]]:
     return speech_regions(samples, VAD)
 
 
-def pack(samples: FloatArray, speech: list[tuple[int, int]]) -> Packing:
-    """Copy each region into one signal with pauses between, windows cut at boundaries."""
+def pack(samples: FloatArray, speech: list[tuple[int, int]], window_s: float = WINDOW_S) -> Packing:
+    """Copy each region into one signal with pauses between, windows cut at boundaries.
+
+    `window_s` caps a window's length; 0 gives each region a window of its own.
+    """
     pause = round(PAUSE_S * SAMPLE_RATE)
-    limit = round(WINDOW_S * SAMPLE_RATE)
+    limit = round(min(window_s, WINDOW_S) * SAMPLE_RATE)
     regions: list[Region] = []
     windows: list[tuple[float, float]] = []
     position = window_start = 0

@@ -6,7 +6,8 @@ channel's length and never the channel count; a channel that stops decoding part
 transcribed up to there, and the document's `warnings` say so. Silero VAD finds each
 channel's speech, which is packed into 30 s windows (`packing.py`) and decoded in batches
 (`BatchedInferencePipeline`), so the silence of a call costs nothing. Regions the decoder
-skipped are decoded once more. Channels run concurrently up to `workers`.
+skipped are decoded once more, packed together and then, if still skipped, each in a window
+of its own. Channels run concurrently up to `workers`.
 
 With batching across jobs (`batch_across_jobs`, on by default with CUDA) the channel threads
 of every transcription hand their windows to one decode thread (`batcher.py`), which decodes
@@ -32,9 +33,9 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 from transcribe.asr.batcher import BatchObserver, DecodeStats, WindowBatcher, detect_language
 from transcribe.asr.models import ResolvedModel, resolve_model
-from transcribe.asr.packing import find_speech, missing_regions, pack
+from transcribe.asr.packing import WINDOW_S, find_speech, missing_regions, pack
 from transcribe.asr.segments import words_of
-from transcribe.asr.timing import tighten_word_times
+from transcribe.asr.timing import time_words
 from transcribe.audio import SAMPLE_RATE, ChannelSource, FloatArray
 from transcribe.config import AsrSettings, cpu_count
 from transcribe.document import (
@@ -47,7 +48,7 @@ from transcribe.document import (
 )
 from transcribe.errors import UnsupportedLanguageError
 from transcribe.languages import describe, whisper_language
-from transcribe.limits import MAX_CHANNELS
+from transcribe.threads import plan_threads, tune_allocator
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +70,8 @@ class Runtime:
 
 
 def choose_runtime(settings: AsrSettings) -> Runtime:
-    """`auto` means CUDA float16 when CTranslate2 sees a GPU, else CPU int8.
-
-    Without batching across jobs every channel thread runs the model itself, so the model gets
-    one worker per channel thread and the cores are shared among them. With it, one decode
-    thread runs the model (one worker, every core) and a channel thread only finds speech
-    (Silero, one core), times words and waits: on CUDA the default is then a channel thread
-    per core (at most 32, the most channels a recording has), so that a many-channel recording
-    hands all its channels to the batcher at once and fills batches on its own.
-    """
+    """`auto` means CUDA float16 when CTranslate2 sees a GPU, else CPU int8; the threads are
+    `threads.plan_threads`' for the cores this process may use."""
     device = settings.device
     if device == "auto":
         device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
@@ -87,21 +81,20 @@ def choose_runtime(settings: AsrSettings) -> Runtime:
     batching = settings.batch_across_jobs == "on" or (
         settings.batch_across_jobs == "auto" and device == "cuda"
     )
-    if settings.workers:
-        workers = settings.workers
-    elif batching and device == "cuda":
-        workers = min(MAX_CHANNELS, max(2, cpu_count()))
-    else:
-        workers = max(1, cpu_count() // 4)
-    model_workers = 1 if batching else workers
-    threads = settings.cpu_threads or max(1, cpu_count() // model_workers)
+    plan = plan_threads(
+        cpu_count(),
+        cuda=device == "cuda",
+        batching=batching,
+        workers=settings.workers,
+        cpu_threads=settings.cpu_threads,
+    )
     return Runtime(
         device=device,
         compute_type=compute_type,
-        workers=workers,
-        cpu_threads=threads,
+        workers=plan.workers,
+        cpu_threads=plan.cpu_threads,
         batch_across_jobs=batching,
-        model_workers=model_workers,
+        model_workers=plan.model_workers,
     )
 
 
@@ -139,6 +132,7 @@ class Transcriber:
         self.settings = settings
         self.model_info: ResolvedModel = resolve_model(settings, model)
         self.runtime = choose_runtime(settings)
+        tune_allocator()  # before the model's threads start: see threads.py
         started = time.perf_counter()
         self.model = WhisperModel(
             self.model_info.path,
@@ -254,14 +248,31 @@ class Transcriber:
         if self.multilingual and language is not None and speech:
             detected = Detected(*detect_language(self.model, pack(samples, speech)))
         words = self._decode(samples, speech, language, progress)
-        missed = missing_regions(words, speech)
-        if missed:
-            log.info("%d speech regions got no words; decoding them again", len(missed))
-            words += self._decode(samples, missed, language, None)
-            words.sort(key=lambda w: w.start)
-        words = tighten_word_times(words, samples)
+        words = self._retry(samples, speech, words, language)
+        words = time_words(words, samples)
         progress(duration)
         return Channel(transcript=build_sentences(words), duration=duration), detected
+
+    def _retry(
+        self,
+        samples: FloatArray,
+        speech: list[tuple[int, int]],
+        words: list[TimedWord],
+        language: str | None,
+    ) -> list[TimedWord]:
+        """`words` with those of the regions that got none, decoded again: packed together
+        first (few windows), then each still missing alone. All of them missing means the
+        packing would be the same, so they go alone at once (a sentence said over and over)."""
+        missed = missing_regions(words, speech)
+        for alone in (missed == speech, True):
+            if not missed:
+                break
+            log.info("%d speech regions got no words; decoding them again", len(missed))
+            words = words + self._decode(samples, missed, language, None, alone=alone)
+            if alone:
+                break
+            missed = missing_regions(words, missed)
+        return sorted(words, key=lambda w: w.start)
 
     def _decode(
         self,
@@ -269,11 +280,13 @@ class Transcriber:
         speech: list[tuple[int, int]],
         language: str | None,
         progress: Callable[[float], None] | None,
+        alone: bool = False,
     ) -> list[TimedWord]:
-        """Words of the speech regions, decoded in batches of packed windows."""
+        """Words of the speech regions, decoded in batches of packed windows (`alone`: a window
+        for each region)."""
         if not speech:
             return []
-        packing = pack(samples, speech)
+        packing = pack(samples, speech, window_s=0 if alone else WINDOW_S)
         if self.batcher is not None:
             if language is None:  # a multilingual model and no language asked for
                 language = detect_language(self.model, packing)[0] if self.multilingual else "en"
