@@ -13,13 +13,15 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, TypeVar
 
 import httpx
 
 from transcribe.auth import mint_application_token
 from transcribe.client.transcript import Transcript
 from transcribe.views import Accepted, RecordingPage, RecordingView, SearchHit, SearchPage
+
+Page = TypeVar("Page", RecordingPage, SearchPage)
 
 TOKEN_TTL_S = 300
 # A token is replaced when it has less than this left, so a request never carries a dying one.
@@ -146,14 +148,8 @@ class Client:
             params["status"] = status
         if conversation_uuid:
             params["conversation_uuid"] = conversation_uuid
-        while True:
-            page = RecordingPage.model_validate(
-                self._request("GET", "/v1/recordings", params=params).json()
-            )
+        for page in self._pages("/v1/recordings", params, RecordingPage):
             yield from page.items
-            if page.next_cursor is None:
-                return
-            params["cursor"] = page.next_cursor
 
     def search(
         self,
@@ -169,14 +165,8 @@ class Client:
         filters = {"since": since, "until": until, "kind": kind}
         params: dict[str, Any] = {"q": q, "limit": page_size}
         params.update({name: value for name, value in filters.items() if value is not None})
-        while True:
-            page = SearchPage.model_validate(
-                self._request("GET", "/v1/search", params=params).json()
-            )
+        for page in self._pages("/v1/search", params, SearchPage):
             yield from page.items
-            if page.next_cursor is None:
-                return
-            params["cursor"] = page.next_cursor
 
     def wait(
         self,
@@ -232,6 +222,15 @@ class Client:
         else:
             return self.transcript(self.recording(recording), labels)
         return Transcript.from_json(self.download(url), recording_uuid=uuid, labels=labels)
+
+    def _pages(self, path: str, params: dict[str, Any], model: type[Page]) -> Iterator[Page]:
+        """The pages of a list route, following `next_cursor` until there is none."""
+        while True:
+            page = model.model_validate(self._request("GET", path, params=params).json())
+            yield page
+            if page.next_cursor is None:
+                return
+            params["cursor"] = page.next_cursor
 
     def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token}"}

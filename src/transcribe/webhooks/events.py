@@ -91,19 +91,9 @@ def create_delivery(
     delivery_id = str(uuid.uuid5(_NAMESPACE, f"{recording.uuid}/{event}"))
     if session.get(Delivery, delivery_id) is not None:
         return None
-    url, method = destination
-    delivery = Delivery(
-        id=delivery_id,
-        application_id=application.id,
-        recording_uuid=recording.uuid,
-        event=event,
-        url=url,
-        method=method,
-        payload=payload,
-        # Leased to the attempt enqueued right away; the sweeper takes over if that is lost.
-        next_attempt_at=now + timedelta(seconds=CLAIM_S),
-        created_at=now,
-    )
+    delivery = _new_delivery(application, event, payload, destination, now)
+    delivery.id = delivery_id
+    delivery.recording_uuid = recording.uuid
     session.add(delivery)
     return delivery
 
@@ -116,17 +106,27 @@ def create_notification(
     now: datetime,
 ) -> Delivery:
     """Store an NCCO `notify` for delivery: it belongs to no recording."""
-    url, method = destination
-    delivery = Delivery(
-        application_id=application.id,
-        recording_uuid=None,
-        event="notify",
-        url=url,
-        method=method,
-        payload=payload,
-        next_attempt_at=now + timedelta(seconds=CLAIM_S),
-        created_at=now,
-    )
+    delivery = _new_delivery(application, "notify", payload, destination, now)
     session.add(delivery)
     session.flush()
     return delivery
+
+
+def _new_delivery(
+    application: Application,
+    event: str,
+    payload: dict[str, Any],
+    destination: tuple[str, str],
+    now: datetime,
+) -> Delivery:
+    url, method = destination
+    return Delivery(
+        application_id=application.id,
+        event=event,
+        url=url,
+        method=method,
+        payload=payload,
+        # Leased to the attempt enqueued right away; the sweeper takes over if that is lost.
+        next_attempt_at=now + timedelta(seconds=CLAIM_S),
+        created_at=now,
+    )
