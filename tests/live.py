@@ -7,6 +7,7 @@ import json
 import re
 import socket
 import socketserver
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -359,3 +360,33 @@ def upload_recording(api: LiveApi, token: str, samples: np.ndarray, **fields: st
         )
     assert response.status_code == 202, response.text
     return str(response.json()["recording_uuid"])
+
+
+def wait_ready(
+    url: str, server: subprocess.Popen[bytes] | None = None, timeout: float = 120
+) -> None:
+    """Until a service in a process of its own answers /readyz with 200 (its model loaded);
+    fails at once if that process (`server`) exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert server is None or server.poll() is None, "transcribe serve exited"
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} never became ready")
+
+
+def register_over_http(url: str, name: str = "test") -> str:
+    """A token of a new application, registered with the admin token of a service in a
+    process of its own (`TRANSCRIBE__ADMIN_TOKEN=test-admin-token`)."""
+    keys = new_keypair()
+    response = httpx.post(
+        f"{url}/v1/applications",
+        json={"name": name, "public_key": keys.public_pem},
+        headers={"Authorization": "Bearer test-admin-token"},
+    )
+    assert response.status_code == 201, response.text
+    return token_for(response.json()["id"], keys, ttl_s=3600)

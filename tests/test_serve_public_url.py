@@ -15,7 +15,7 @@ import pytest
 
 from transcribe.config import Settings
 
-from live import free_port, new_keypair, token_for
+from live import free_port, register_over_http, wait_ready
 from speech import SPEECH_DIR
 
 
@@ -60,15 +60,8 @@ def test_serve_on_another_port_hands_out_urls_on_that_port(tmp_path: Path) -> No
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(base, server)
-        keys = new_keypair()
-        registered = httpx.post(
-            f"{base}/v1/applications",
-            json={"name": "port", "public_key": keys.public_pem},
-            headers={"Authorization": "Bearer test-admin-token"},
-        )
-        assert registered.status_code == 201, registered.text
-        token = token_for(registered.json()["id"], keys, ttl_s=3600)
+        wait_ready(base, server, timeout=180)
+        token = register_over_http(base, "port")
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as client:
             clip = (SPEECH_DIR / "goforward.wav").open("rb")
             accepted = client.post("/v1/transcriptions", files={"file": clip})
@@ -85,19 +78,6 @@ def test_serve_on_another_port_hands_out_urls_on_that_port(tmp_path: Path) -> No
         server.wait(30)
     said = log.read_text()
     assert f'"public URL {base} (from --host and --port; set TRANSCRIBE__PUBLIC_URL' in said
-
-
-def _wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "transcribe serve exited"
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{base} never became ready")
 
 
 def _wait_transcribed(client: httpx.Client, uuid: str, timeout: float = 180) -> dict[str, object]:

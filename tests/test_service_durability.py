@@ -18,7 +18,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from live import Receiver, free_port, new_keypair, open_leg, stream, token_for, two_legs
+from live import (
+    Receiver,
+    free_port,
+    open_leg,
+    register_over_http,
+    stream,
+    two_legs,
+    wait_ready,
+)
 from signals import find_offset
 from speech import Clip
 
@@ -60,30 +68,6 @@ def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
         proc.wait(30)
 
 
-def wait_ready(url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} never became ready")
-
-
-def register(url: str) -> str:
-    """A new application's token."""
-    keys = new_keypair()
-    response = httpx.post(
-        f"{url}/v1/applications",
-        json={"name": "durable", "public_key": keys.public_pem},
-        headers={"Authorization": "Bearer test-admin-token"},
-    )
-    assert response.status_code == 201, response.text
-    return token_for(response.json()["id"], keys, ttl_s=3600)
-
-
 def wav(samples: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     sf.write(buffer, samples, 16000, format="WAV", subtype="PCM_16")
@@ -101,7 +85,7 @@ def test_a_service_killed_between_attempts_still_delivers(
     try:
         with process(["serve", "--port", str(port)], env, log) as first:
             wait_ready(url)
-            token = register(url)
+            token = register_over_http(url, "durable")
             response = httpx.post(
                 f"{url}/v1/transcriptions",
                 files={"file": ("c.wav", wav(clips["cards_005.wav"].samples), "audio/wav")},
@@ -153,7 +137,7 @@ def test_a_worker_killed_mid_transcription_is_replaced(
     try:
         with process(["serve", "--port", str(port)], api_env, log):
             wait_ready(url)
-            token = register(url)
+            token = register_over_http(url, "durable")
             auth = {"Authorization": f"Bearer {token}"}
             response = httpx.post(
                 f"{url}/v1/transcriptions",
@@ -204,7 +188,7 @@ def test_a_live_call_killed_before_its_encoding_is_stored_by_the_next_process(
         api_only = _env(data, port, TRANSCRIBE__EMBEDDED_WORKER="false")
         with process(["serve", "--port", str(port)], api_only, log) as first:
             wait_ready(url)
-            token = register(url)
+            token = register_over_http(url, "durable")
             auth = {"Authorization": f"Bearer {token}"}
             created = httpx.post(
                 f"{url}/v1/conversations", json={"ncco": [record]}, headers=auth
@@ -264,7 +248,7 @@ def test_a_service_killed_mid_call_renders_what_reached_disk_when_it_is_back(
     try:
         with process(["serve", "--port", str(port)], env, log) as first:
             wait_ready(url)
-            token = register(url)
+            token = register_over_http(url, "durable")
             auth = {"Authorization": f"Bearer {token}"}
             created = httpx.post(
                 f"{url}/v1/conversations", json={"ncco": [record]}, headers=auth
