@@ -77,8 +77,10 @@ def assert_document_invariants(doc: TranscriptionDocument) -> None:
             assert sentence.sentence.strip() == sentence.sentence and sentence.sentence
             for a, b in itertools.pairwise(words):
                 assert a.start_time <= b.start_time, "words out of order"
+            assert sentence.sentence.rstrip("\"'”’)]").endswith((".", "?", "!", "…")), sentence
             for w in words:
-                assert 0 <= w.start_time <= w.end_time <= round(channel.duration * 1000) + 20
+                assert 0 <= w.start_time < w.end_time <= round(channel.duration * 1000) + 20
+                assert w.end_time - w.start_time <= 2500, w
                 assert sentence.timestamp <= w.start_time
                 assert w.end_time <= sentence.timestamp + sentence.duration
                 assert 0.0 <= w.confidence <= 1.0

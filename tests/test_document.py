@@ -43,6 +43,12 @@ def test_abbreviations_do_not_end_sentences() -> None:
 def test_a_long_pause_ends_a_sentence_without_punctuation() -> None:
     sentences = build_sentences(_words("yes that works okay then", gap_after={2: 2.5}))
     assert [s.raw_sentence for s in sentences] == ["yes that works", "okay then"]
+    assert [s.sentence for s in sentences] == ["yes that works.", "okay then."]
+
+
+def test_a_sentence_cut_after_a_comma_ends_with_a_full_stop_instead() -> None:
+    sentences = build_sentences(_words("So, as I said, - we ship tomorrow", gap_after={3: 2.5}))
+    assert [s.sentence for s in sentences] == ["So, as I said.", "- we ship tomorrow."]
 
 
 def test_punctuation_only_tokens_are_not_words() -> None:
@@ -78,6 +84,18 @@ def test_compound_words_share_their_time_in_order() -> None:
     assert (first.word, second.word) == ("ill", "disposed")
     assert first.start_time == 1000 and second.end_time == 2200
     assert first.end_time == second.start_time and 1000 < first.end_time < 2200
+
+
+def test_a_word_given_no_time_still_gets_some_and_so_do_its_parts() -> None:
+    (sentence,) = build_sentences(
+        [TimedWord(" yes", 1.0, 1.0, 0.9), TimedWord(" twenty-five.", 1.2, 1.2, 0.9)]
+    )
+    assert [(w.word, w.start_time < w.end_time) for w in sentence.words] == [
+        ("yes", True),
+        ("twenty", True),
+        ("five", True),
+    ]
+    assert sentence.words[1].end_time <= sentence.words[2].start_time
 
 
 def test_confidence_is_clamped_into_unit_interval() -> None:

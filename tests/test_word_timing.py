@@ -1,21 +1,21 @@
-"""Word times on real speech with pauses inserted between its words: every word starts where
-its sound starts, and none starts, ends or lies in a pause, or spans one."""
+"""Word times on real speech with pauses inserted between its words (`bench/word_timing.py`
+builds them): every word starts where its sound starts, and none starts, ends or lies in a
+pause, or spans one."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
 
 from transcribe.asr import Transcriber
-from transcribe.asr.timing import clamp_to_islands, islands
-from transcribe.audio import SAMPLE_RATE, Audio, FloatArray
+from transcribe.asr.timing import MAX_WORD_S, clamp_to_islands, islands, tighten
+from transcribe.audio import SAMPLE_RATE, Audio
 from transcribe.document import TimedWord
+from word_timing import with_pauses
 
 from speech import Clip, assert_document_invariants
 
-FRAME = SAMPLE_RATE // 100  # 10 ms
 CLIPS = (
     "jfk.wav",
     "librivox_sas01_0870.wav",
@@ -25,85 +25,21 @@ CLIPS = (
 )
 
 
-@dataclass(frozen=True)
-class Piece:
-    """A stretch of a clip between two inserted pauses: where its sound starts and ends."""
-
-    onset: float  # seconds, in the built channel
-    offset: float
-
-
-def _levels(samples: FloatArray) -> np.ndarray:
-    frames = samples[: len(samples) // FRAME * FRAME].reshape(-1, FRAME).astype(np.float64)
-    return 20 * np.log10(np.sqrt((frames**2).mean(axis=1)) + 1e-12)
-
-
-def _with_pauses(
-    clip: Clip, rng: np.random.Generator, seconds: float = 60.0
-) -> tuple[FloatArray, list[Piece], list[tuple[float, float]]]:
-    """The clip cut at its quiet gaps between words (50 ms or more at least three quarters of
-    the way in dB from its peak down to its floor), with a pause of 0.3 to 1.2 s of the clip's
-    own noise floor inserted at each cut and before, and the noise after it up to `seconds`
-    (a channel has one noise floor, as a call's does).
-
-    Returns the channel, its pieces of speech (onset and offset: the first and last 10 ms
-    frame at least halfway in dB from the clip's floor to the piece's peak) and the inserted
-    pauses.
-    """
-    parts: list[FloatArray] = []
-    pieces: list[Piece] = []
-    pauses: list[tuple[float, float]] = []
-    level = _levels(clip.samples)
-    floor, peak = float(np.percentile(level, 20)), float(level.max())
-    loud = level >= floor + (peak - floor) / 2
-    quiet = level < floor + (peak - floor) / 4
-    position = 0
-
-    def pause(length: int | None = None) -> None:
-        nonlocal position
-        length = length or round(rng.uniform(0.3, 1.2) * SAMPLE_RATE)
-        noise = rng.standard_normal(length) * 10 ** (floor / 20)
-        parts.append(noise.astype(np.float32))
-        pauses.append((position / SAMPLE_RATE, (position + length) / SAMPLE_RATE))
-        position += length
-
-    # Cut in the middle of each quiet run of 50 ms or more between the first and last loud
-    # frames.
-    first, last = int(np.argmax(loud)), len(loud) - int(np.argmax(loud[::-1]))
-    cuts, run = [], 0
-    for i in range(first, last):
-        run = run + 1 if quiet[i] else 0
-        if run >= 5 and (i + 1 == last or not quiet[i + 1]):
-            cuts.append(i + 1 - run // 2)
-    bounds = [0, *cuts, len(level)]
-    pause()
-    for a, b in pairwise(bounds):
-        # Halfway from the floor to this piece's own peak: a quiet word has its onset too.
-        in_piece = np.flatnonzero(level[a:b] >= floor + (level[a:b].max() - floor) / 2)
-        onset, offset = position + in_piece[0] * FRAME, position + (in_piece[-1] + 1) * FRAME
-        pieces.append(Piece(onset / SAMPLE_RATE, offset / SAMPLE_RATE))
-        parts.append(clip.samples[a * FRAME : b * FRAME])
-        position += (b - a) * FRAME
-        if b < len(level):
-            pause()
-    pause(round(seconds * SAMPLE_RATE) - position)
-    return np.concatenate(parts), pieces, pauses
-
-
 def test_words_start_at_their_sound_and_stay_out_of_pauses(
     transcriber: Transcriber, clips: dict[str, Clip]
 ) -> None:
     """Five clips, each on a channel of its own, cut between words with pauses inserted."""
     rng = np.random.default_rng(3)
-    built = [_with_pauses(clips[name], rng) for name in CLIPS]
-    stacked = np.stack([samples for samples, _, _ in built])
+    built = [with_pauses(clips[name].samples, rng, seconds=60.0) for name in CLIPS]
+    stacked = np.stack([b.samples for b in built])
     doc = transcriber.transcribe(
         Audio(samples=stacked, source_rate=SAMPLE_RATE, source_format="WAV")
     )
     assert_document_invariants(doc)
 
     good = total = 0
-    for channel, (_, pieces, pauses) in zip(doc.channels, built, strict=True):
+    for channel, b in zip(doc.channels, built, strict=True):
+        pieces, pauses = b.pieces, b.pauses
         words = [w for s in channel.transcript for w in s.words]
         assert len(words) >= 8
         total += len(words)
@@ -160,3 +96,10 @@ def test_words_in_a_pause_join_the_speech_their_phrase_belongs_to() -> None:
     assert out[0].start == 1.0 and out[2].end == 2.0 and out[3].start == 4.0
     assert all(a.end <= b.start for a, b in pairwise(out))
     assert all(w.end > w.start for w in out)
+
+
+def test_a_word_drawn_over_seconds_of_sound_is_cut_to_a_word_length() -> None:
+    """Whisper put "hold" over 4 s of unbroken sound (music on a line): it keeps its start."""
+    sound = np.ones(600, bool)
+    (word,) = tighten([_word(" hold", 1.0, 5.0)], sound)
+    assert word.start == 1.0 and word.end - word.start <= MAX_WORD_S < 2.5

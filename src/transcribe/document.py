@@ -3,7 +3,9 @@
 Whisper hands back segments that are decoding windows, not sentences. We flatten every
 segment's words and cut them again at sentence ends (terminal punctuation that is not an
 abbreviation) and at long pauses, so a sentence never straddles a silence and never stops
-halfway because a window ended.
+halfway because a window ended. A sentence cut at a pause, or the last of a channel, that the
+model left without a closing mark gets a full stop (in place of a trailing comma or dash): every
+sentence ends with punctuation, as a reader and the analytics step expect.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from pydantic import (
     BaseModel,
@@ -33,6 +36,7 @@ _ABBREVIATIONS = frozenset(
     | {"corp", "e.g", "i.e", "a.m", "p.m", "u.s", "approx", "dept"}
 )
 _SENTENCE_END = re.compile(r"[.?!…]+[\"'”’)\]]*$")
+_OPEN_END = re.compile(r"[\s,;:\-–—]*$")
 _WORD_SPLIT = re.compile(r"[\s\-–—/]+")
 _NOT_WORD = re.compile(r"[^\w'.]|_")
 
@@ -193,17 +197,13 @@ def _make_sentence(words: Sequence[TimedWord]) -> list[Sentence]:
             continue
         start_ms, end_ms = _ms(w.start), max(_ms(w.end), _ms(w.start))
         confidence = round(min(1.0, max(0.0, w.probability)), 4)
-        # Compounds share the word's time span in proportion to their length.
-        total = sum(len(p) for p in parts)
-        offset = 0
-        for part in parts:
-            s = start_ms + (end_ms - start_ms) * offset // total
-            offset += len(part)
-            e = start_ms + (end_ms - start_ms) * offset // total
+        for part, (s, e) in zip(parts, _share(start_ms, end_ms, parts), strict=True):
             out_words.append(Word(word=part, start_time=s, end_time=e, confidence=confidence))
     if not out_words:
         return []
     text = re.sub(r"\s+", " ", "".join(w.text for w in words)).strip()
+    if not _SENTENCE_END.search(text):
+        text = _OPEN_END.sub("", text) + "."
     timestamp = out_words[0].start_time
     return [
         Sentence(
@@ -214,6 +214,21 @@ def _make_sentence(words: Sequence[TimedWord]) -> list[Sentence]:
             words=out_words,
         )
     ]
+
+
+def _share(start_ms: int, end_ms: int, parts: Sequence[str]) -> list[tuple[int, int]]:
+    """A word's span shared by its compound parts in proportion to their length, each part
+    at least 1 ms long (a span too short for that is widened at its end)."""
+    end_ms = max(end_ms, start_ms + len(parts))
+    total = sum(len(p) for p in parts)
+    bounds = [start_ms]
+    offset = 0
+    for k, part in enumerate(parts):
+        offset += len(part)
+        room_after = len(parts) - 1 - k  # at least 1 ms for each part still to come
+        share = start_ms + (end_ms - start_ms) * offset // total
+        bounds.append(min(max(share, bounds[-1] + 1), end_ms - room_after))
+    return list(pairwise(bounds))
 
 
 def _ms(seconds: float) -> int:

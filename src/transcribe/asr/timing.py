@@ -15,7 +15,9 @@ given slots of up to `MOVED_WORD_S` at the island's edge; the first word starts 
 island's sound does, and the last ends where it ends (when within `SNAP_S`). So no word starts,
 ends or lies in a pause, and none spans one. Second, each word's edges are moved inwards to the
 first (or last) frame with sound inside it (a short gap within a phrase). Edges only ever move
-inwards then, so a word never grows or crosses a neighbour.
+inwards then, so a word never grows or crosses a neighbour. Last, a word still longer than
+`MAX_WORD_S` (a drawn-out sound, or music Whisper heard a word in) keeps its start and is cut
+to that length: no word is 2.5 s long.
 
 The floor is taken over the frames that are not digital silence: a leg muted between turns
 would otherwise put it at -70 dBFS and make the line's hiss count as sound.
@@ -38,6 +40,7 @@ ABOVE_FLOOR_DB = 12.0
 FLOOR_PERCENTILE = 20
 SILENCE_DB = -70.0
 MIN_WORD_S = 0.02
+MAX_WORD_S = 2.0
 # A silence longer than this is a pause: no word starts, ends or lies in one, none spans one.
 MAX_GAP_S = 0.2
 # Sound shorter than this (a click) is not an island a word can be given to.
@@ -177,19 +180,19 @@ def _fit(words: list[TimedWord], low: float, high: float) -> list[TimedWord]:
 
 
 def tighten(words: list[TimedWord], sound: npt.NDArray[np.bool_]) -> list[TimedWord]:
-    """Move each word's start and end inwards out of silence, as the audio shows it."""
+    """Move each word's start and end inwards out of silence, as the audio shows it; cut a
+    word longer than MAX_WORD_S to that length from its start."""
     out = []
     for word in words:
         first = int(word.start / FRAME_S)
         last = min(int(np.ceil(word.end / FRAME_S)), len(sound))
         active = np.flatnonzero(sound[first:last])
         if len(active) == 0:
-            out.append(word)
+            out.append(replace(word, end=min(word.end, word.start + MAX_WORD_S)))
             continue
         start = max(word.start, (first + active[0]) * FRAME_S)
         end = min(word.end, (first + active[-1] + 1) * FRAME_S)
         if end - start < MIN_WORD_S:
-            out.append(word)
-            continue
-        out.append(replace(word, start=start, end=end))
+            start, end = word.start, word.end
+        out.append(replace(word, start=start, end=min(end, start + MAX_WORD_S)))
     return out
