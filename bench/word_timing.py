@@ -26,6 +26,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from transcribe.audio import SAMPLE_RATE, Audio, FloatArray, load_audio
 
@@ -52,9 +53,10 @@ class Built:
     pauses: list[tuple[float, float]]
 
 
-def _levels(samples: FloatArray) -> np.ndarray:
+def _levels(samples: FloatArray) -> npt.NDArray[np.float64]:
     frames = samples[: len(samples) // FRAME * FRAME].reshape(-1, FRAME).astype(np.float64)
-    return 20 * np.log10(np.sqrt((frames**2).mean(axis=1)) + 1e-12)
+    levels: npt.NDArray[np.float64] = 20 * np.log10(np.sqrt((frames**2).mean(axis=1)) + 1e-12)
+    return levels
 
 
 def with_pauses(samples: FloatArray, rng: np.random.Generator, seconds: float = 0.0) -> Built:
