@@ -26,6 +26,7 @@ Run: `.venv/bin/python bench/leakage.py` (about 2 minutes on 2 cores); `--minute
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -122,7 +123,7 @@ def words_of(text: str, start: float, end: float) -> list[Word]:
     return [Word(t, start + k * step, start + (k + 1) * step) for k, t in enumerate(tokens)]
 
 
-def project(transcriber: Transcriber, samples: FloatArray, gate: bool) -> list[list[Word]]:
+def project(transcriber: Transcriber, samples: FloatArray, *, gate: bool) -> list[list[Word]]:
     transcriber.settings.leakage_gate = gate
     audio = Audio(samples=samples, source_rate=SAMPLE_RATE, source_format="WAV")
     doc = transcriber.transcribe(audio)
@@ -147,7 +148,12 @@ def raw(model_path: str) -> Callable[[FloatArray], list[list[Word]]]:
         for channel in samples:
             segments, _ = model.transcribe(channel, beam_size=1, word_timestamps=True)
             out.append(
-                [w for s in segments for x in s.words or [] for w in words_of(x.word, x.start, x.end)]
+                [
+                    w
+                    for s in segments
+                    for x in s.words or []
+                    for w in words_of(x.word, x.start, x.end)
+                ]
             )
         return out
 
@@ -171,7 +177,9 @@ def other_party_insertions(parties: list[Party], hypotheses: list[list[Word]]) -
     return count
 
 
-def kept(baseline: list[list[Word]], hypotheses: list[list[Word]], spans: list[tuple[float, float]]) -> tuple[int, int]:
+def kept(
+    baseline: list[list[Word]], hypotheses: list[list[Word]], spans: list[tuple[float, float]]
+) -> tuple[int, int]:
     """(found again, all) of the baseline's words inside `spans`, per channel (module doc)."""
     found = total = 0
     for before, after in zip(baseline, hypotheses, strict=True):
@@ -181,8 +189,7 @@ def kept(baseline: list[list[Word]], hypotheses: list[list[Word]], spans: list[t
                 continue
             total += 1
             found += any(
-                w.text == word.text and abs((w.start + w.end) / 2 - middle) <= NEAR_S
-                for w in after
+                w.text == word.text and abs((w.start + w.end) / 2 - middle) <= NEAR_S for w in after
             )
     return found, total
 
@@ -206,22 +213,21 @@ def main() -> None:
         flush=True,
     )
     transcriber = Transcriber(AsrSettings(device="cpu"))
-    naive = None if args.no_raw else raw(transcriber.model_info.path)
     references = [normalise(p.reference) for p in parties]
     own = np.stack([p.samples for p in parties])
     baseline = project(transcriber, own, gate=False)
+    runs: list[tuple[str, Callable[[FloatArray], list[list[Word]]]]] = [
+        ("project, gate on", functools.partial(project, transcriber, gate=True)),
+        ("project, gate off", functools.partial(project, transcriber, gate=False)),
+    ]
+    if not args.no_raw:
+        runs.append(("raw faster-whisper", raw(transcriber.model_info.path)))
     for leak_db, delay_ms in ((-20.0, 25.0), (-12.0, 60.0), (None, 0.0)):
         samples = leak(own, leak_db, delay_ms)
         name = f"leak {leak_db:.0f} dB, {delay_ms:.0f} ms" if leak_db else "no leak"
-        runs: list[tuple[str, Callable[[], list[list[Word]]]]] = [
-            ("project, gate on", lambda: project(transcriber, samples, gate=True)),
-            ("project, gate off", lambda: project(transcriber, samples, gate=False)),
-        ]
-        if naive is not None:
-            runs.append(("raw faster-whisper", lambda: naive(samples)))
         for label, run in runs:
             started = time.perf_counter()
-            hypotheses = run()
+            hypotheses = run(samples)
             seconds = time.perf_counter() - started
             error = jiwer.wer(references, [" ".join(w.text for w in h) for h in hypotheses])
             found, total = kept(baseline, hypotheses, spans)

@@ -3,42 +3,50 @@
 Split and multichannel recordings leak: a headset or handset hears the far end from its own
 earpiece, so each channel also carries the other party, attenuated and a little late. Silero
 VAD finds that leaked speech, Whisper transcribes it, and the other party's words land on the
-wrong channel too. The gate uses the other channels of the same recording to tell leakage from
-speech, before recognition (the speech regions to decode) and after it (the words).
+wrong channel too (bench/leakage.py: 114 of them in 3 minutes at -20 dB). The gate uses the
+other channels of the same recording to tell leakage from speech, before recognition (which
+stretches of a channel are decoded) and after it (which words are kept).
 
-How. Each channel is reduced to its 10 ms frame levels (dB; `timing.frame_levels`), which are
-small enough to hold for every channel of a long file (2.9 MB an hour). For each ordered pair
-of channels (i hears j) and each delay of 0 to `MAX_DELAY_S`, the level differences
-`level_i(t + delay) - level_j(t)` over j's loud frames are collected: where i only carries j's
-leak, the difference is the leak's gain, the same frame after frame however loud j is, so the
-differences pile up at one value; where i is silent, or talks on its own, they spread as j's
-level does (this is the cross-correlation of the two envelopes over j's speech, taken in the
-log domain, where a copy is a constant offset). The delay with the sharpest pile-up wins; the
-path counts as leakage when at least `MIN_SHARE` of the differences lie within `PEAK_DB` of
-its peak, the frames in that peak span a wide range of j's levels (`MIN_TRACK_DB`: i follows
-j up and down, not one level by chance), and the gain is at most `MAX_GAIN_DB` (a louder copy
-is the same source on two channels, such as a mono source in stereo: both are kept).
+Finding the leak paths. Each channel is reduced to its 10 ms frame levels (dB, as
+`timing.frame_levels`), small enough to hold for every channel of a long file (1.4 MB per
+channel-hour). For each ordered pair of channels (i hears j) and each delay of 0 to
+`MAX_DELAY_S`, the differences `level_i(t + delay) - level_j(t)` over j's loud frames are
+collected. Where i carries only j's leak, the difference is the leak's gain, the same frame
+after frame however loud j is, so the differences pile up at one value; where i is silent or
+talks on its own they spread as j's level does. (This is the cross-correlation of the two
+energy envelopes over j's speech, in the log domain, where a scaled copy is a constant offset.)
+The delay with the sharpest pile-up wins, and the path is leakage when at least `MIN_SHARE` of
+the differences lie within `PEAK_DB` of the peak, the frames in the peak span a wide range of
+j's levels (`MIN_TRACK_DB`: i follows j up and down, not one level by chance), and the gain is
+at most `MAX_GAIN_DB` (a louder copy is one source on two channels, a mono source in stereo,
+and both channels are kept). Channels that do not leak get no gate at all: their transcription
+is exactly what it is with the gate off.
 
-Then, frame by frame, a frame of sound on channel i is leaked when it is quieter than halfway
-(in dB) between the leak the accepted paths predict (the path's gain over the loudest of the
-source's three frames around the delay, so a delay between two frames is covered) and the
-source's own level: a party talking at a similar level to the other stays well above that line
-even while both talk at once (by half the attenuation: 10 dB at -20 dB), and a leak stays
-below it. The rest of the channel's sound is its own speech. Own speech is padded by `PAD_S`
-each side (quiet word edges, short dips while the other party is louder), and what is left
-of the leaked frames, in runs of at least `MIN_GATE_S`, is gated: cut out of the VAD regions
-before decoding (a part with no own speech at all is dropped), and a decoded word is dropped
-when most of its frames are leaked and few are own speech.
+Leaked frames. A frame of sound on channel i is leaked when it is quieter than halfway, in dB,
+between the leak a path predicts (its gain over the loudest of the source's frames around the
+delay, so a delay between two frames is covered) and the source's own level. Two parties
+talking at once at similar levels stay above that line (by half the attenuation: 10 dB at
+-20 dB), the leak stays below it. When the channels are decoded together (a recording that
+fits `audio_memory_mb` in one group: in memory, or a call of up to about an hour), each path
+is also found to the sample by cross-correlating the two waveforms over stretches of pure
+leak (`_echo`), and the channel less its echoes (`residual_levels`) tells the rest apart: a
+frame is leaked only where subtracting the echo takes at least `EXPLAINED_DB` off it. So a
+party's quiet word under the other's louder speech, below the line but not explained by the
+echo, stays its own. A file read a few channels at a time gets its levels from one streamed
+decode of all channels (`_streamed_levels`; reading it group by group would decode it once
+per group) and the level line alone.
 
-Cost: one pass over each channel's samples for the levels (through the same channel groups
-the transcription reads, so memory stays within `audio_memory_mb`; a file read in one group
-is decoded once for both), and numpy over frame levels for the pairs (a 10-minute call: a few
-milliseconds). A recording with one channel, or with channels that do not leak into each
-other, is transcribed exactly as without the gate.
+The gate. Sound that is not leaked is the channel's own speech, padded by `PAD_S` each side.
+Leaked stretches away from own speech, of at least `MIN_GATE_S`, are cut out of the VAD
+regions before decoding, and a part of a region with no own speech left in it is dropped; so
+Whisper never hears a turn of the other party alone. Leak under the party's own speech (both
+talking) stays in, and a decoded word is dropped when nearly all of it (`WORD_LEAKED`) lies in
+leaked sound with no own speech within `PAD_S`: a word Whisper took from that leak.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,8 +54,11 @@ import numpy as np
 import numpy.typing as npt
 
 from transcribe.asr.timing import FRAME_S, SILENCE_DB, frame_levels
-from transcribe.audio import SAMPLE_RATE, ChannelSource, Decoded, FloatArray
+from transcribe.audio import SAMPLE_RATE, AudioFile, ChannelSource, Decoded, FloatArray
 from transcribe.document import TimedWord
+from transcribe.errors import InvalidAudioError
+
+log = logging.getLogger(__name__)
 
 Levels = npt.NDArray[np.float32]
 Mask = npt.NDArray[np.bool_]
@@ -66,7 +77,7 @@ LOUD_DB = 20.0
 ABOVE_FLOOR_DB = 12.0
 FLOOR_PERCENTILE = 5
 # At most this many of j's loud frames are used to find a path (evenly spread).
-MAX_FRAMES = 60_000
+MAX_FRAMES = 20_000
 # Own speech is padded this much each side; own runs shorter than MIN_OWN_S are not speech.
 PAD_S = 0.1
 MIN_OWN_S = 0.05
@@ -144,20 +155,43 @@ class Gate:
 def measure(
     audio: ChannelSource, groups: list[list[int]]
 ) -> tuple[list[Gate | None], Decoded | None]:
-    """Each channel's gate (None: nothing leaks into it), from a first pass over the channel
-    groups; a file read in one group comes back decoded, so it is not decoded twice, and its
-    samples refine the gates (`residual_levels`)."""
+    """Each channel's gate (None: nothing leaks into it), and the channels decoded when they
+    fit in one group (so they are not decoded twice); their samples refine the gates."""
     if audio.channels < 2:
         return [None] * audio.channels, None
-    levels: list[Levels] = []
-    held = None
+    if len(groups) == 1:
+        held = audio.read(groups[0])
+        levels = [frame_levels(samples).astype(np.float32) for samples in held.channels]
+        return gates(levels, held.channels), held
+    if isinstance(audio, AudioFile):
+        return gates(_streamed_levels(audio)), None
+    levels = []
     for group in groups:
         decoded = audio.read(group)
         levels.extend(frame_levels(samples).astype(np.float32) for samples in decoded.channels)
-        if len(groups) == 1:
-            held = decoded
         del decoded
-    return gates(levels, held.channels if held is not None else None), held
+    return gates(levels), None
+
+
+def _streamed_levels(audio: AudioFile) -> list[Levels]:
+    """Every channel's frame levels from one decode of the file, block by block (reading it
+    a group at a time would decode it once per group: 32 times for a long 32-channel file).
+    Damage part-way gives the levels up to there, as `AudioFile.read` gives the samples."""
+    step = round(FRAME_S * SAMPLE_RATE)
+    parts: list[Levels] = []  # (frames, channels) per block
+    carry = np.zeros((0, audio.channels), np.float32)
+    try:
+        for block in audio.blocks():
+            block = np.concatenate([carry, block]) if len(carry) else block
+            whole = len(block) // step
+            frames = block[: whole * step].reshape(whole, step, -1).astype(np.float64)
+            rms = np.sqrt((frames**2).mean(axis=1))  # as `frame_levels` computes it
+            parts.append((20 * np.log10(rms + 1e-10)).astype(np.float32))
+            carry = block[whole * step :]
+    except InvalidAudioError:
+        pass
+    levels = np.concatenate(parts) if parts else np.zeros((0, audio.channels), np.float32)
+    return [np.ascontiguousarray(levels[:, channel]) for channel in range(audio.channels)]
 
 
 def gates(levels: list[Levels], samples: list[FloatArray] | None = None) -> list[Gate | None]:
@@ -179,6 +213,15 @@ def gates(levels: list[Levels], samples: list[FloatArray] | None = None) -> list
         if not paths:
             out.append(None)
             continue
+        for path in paths:
+            log.info(
+                "channel %d carries channel %d's speech %.0f dB quieter, %.0f ms late: "
+                "gated as leakage",
+                i,
+                path.source,
+                path.gain_db,
+                path.delay * FRAME_S * 1000,
+            )
         residual = None
         if samples is not None:
             echoes = [
@@ -332,7 +375,9 @@ def _gate(
 def _runs(mask: Mask) -> list[tuple[int, int]]:
     """(start, end) of each run of True."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
+    return list(
+        zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True)
+    )
 
 
 def _drop_short(mask: Mask, frames: int) -> Mask:

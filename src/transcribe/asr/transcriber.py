@@ -13,6 +13,11 @@ With batching across jobs (`batch_across_jobs`, on by default with CUDA) the cha
 of every transcription hand their windows to one decode thread (`batcher.py`), which decodes
 them in shared batches, so a GPU sees full batches even when each call is short.
 
+On a recording with several channels, speech of one party heard again on another channel
+(headset or handset echo: quieter, a little late) is that party's, not the channel's: the
+leakage gate (`leakage.py`), measured over the whole recording before the groups are
+transcribed, cuts it from each channel's speech regions and drops words taken from it.
+
 Whisper invents text for audio with no speech in it. Three guards keep a channel of silence,
 line noise, tones or DTMF empty: VAD finds no speech chunk there; a segment the model itself
 rates as no-speech with a low log-probability is dropped; and so is one whose text compresses
