@@ -49,6 +49,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import ceil
 
 import numpy as np
 import numpy.typing as npt
@@ -178,7 +179,8 @@ def _streamed_levels(audio: AudioFile) -> list[Levels]:
     a group at a time would decode it once per group: 32 times for a long 32-channel file).
     Damage part-way gives the levels up to there, as `AudioFile.read` gives the samples."""
     step = round(FRAME_S * SAMPLE_RATE)
-    parts: list[Levels] = []  # (frames, channels) per block
+    levels = np.empty((audio.channels, ceil(audio.duration / FRAME_S) + 1), np.float32)
+    filled = 0
     carry = np.zeros((0, audio.channels), np.float32)
     try:
         for block in audio.blocks():
@@ -186,12 +188,15 @@ def _streamed_levels(audio: AudioFile) -> list[Levels]:
             whole = len(block) // step
             frames = block[: whole * step].reshape(whole, step, -1).astype(np.float64)
             rms = np.sqrt((frames**2).mean(axis=1))  # as `frame_levels` computes it
-            parts.append((20 * np.log10(rms + 1e-10)).astype(np.float32))
+            if filled + whole > levels.shape[1]:  # the header undercounted (MP3 VBR)
+                more = max(whole, levels.shape[1] // 8)
+                levels = np.concatenate([levels, np.empty((audio.channels, more), np.float32)], 1)
+            levels[:, filled : filled + whole] = (20 * np.log10(rms + 1e-10)).T
+            filled += whole
             carry = block[whole * step :]
     except InvalidAudioError:
         pass
-    levels = np.concatenate(parts) if parts else np.zeros((0, audio.channels), np.float32)
-    return [np.ascontiguousarray(levels[:, channel]) for channel in range(audio.channels)]
+    return list(levels[:, :filled])
 
 
 def gates(levels: list[Levels], samples: list[FloatArray] | None = None) -> list[Gate | None]:
