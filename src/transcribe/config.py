@@ -106,6 +106,13 @@ class AsrSettings(BaseModel):
         description="With batching across jobs: how long the oldest waiting channel may wait "
         "for others to fill a batch before its windows are decoded anyway.",
     )
+    leakage_gate: bool = Field(
+        default=True,
+        description="On a recording with two or more channels, speech of another channel heard "
+        "again on a channel, quieter and a little late (headset or handset echo), is not "
+        "transcribed there: it is cut from that channel's speech regions and its words dropped "
+        "(asr/leakage.py). Both parties talking at once at similar levels are both kept.",
+    )
 
 
 # Never contacted by a webhook unless the operator says otherwise: loopback, link-local (cloud

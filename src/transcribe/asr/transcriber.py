@@ -13,6 +13,11 @@ With batching across jobs (`batch_across_jobs`, on by default with CUDA) the cha
 of every transcription hand their windows to one decode thread (`batcher.py`), which decodes
 them in shared batches, so a GPU sees full batches even when each call is short.
 
+On a recording with several channels, speech of one party heard again on another channel
+(headset or handset echo: quieter, a little late) is that party's, not the channel's: the
+leakage gate (`leakage.py`), measured over the whole recording before the groups are
+transcribed, cuts it from each channel's speech regions and drops words taken from it.
+
 Whisper invents text for audio with no speech in it. Three guards keep a channel of silence,
 line noise, tones or DTMF empty: VAD finds no speech chunk there; a segment the model itself
 rates as no-speech with a low log-probability is dropped; and so is one whose text compresses
@@ -32,11 +37,13 @@ import ctranslate2
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 from transcribe.asr.batcher import BatchObserver, DecodeStats, WindowBatcher, detect_language
+from transcribe.asr.leakage import Gate
+from transcribe.asr.leakage import measure as measure_leakage
 from transcribe.asr.models import ResolvedModel, resolve_model
 from transcribe.asr.packing import WINDOW_S, find_speech, missing_regions, pack
 from transcribe.asr.segments import words_of
 from transcribe.asr.timing import time_words
-from transcribe.audio import SAMPLE_RATE, ChannelSource, FloatArray
+from transcribe.audio import SAMPLE_RATE, ChannelSource, Decoded, FloatArray
 from transcribe.config import AsrSettings, cpu_count
 from transcribe.document import (
     DEFAULT_LANGUAGE,
@@ -197,11 +204,17 @@ class Transcriber:
         tracker = _Progress(audio.channels, audio.duration, progress)
         channels: list[Channel] = []
         warnings: list[DocumentWarning] = []
+        groups = audio.groups(self.settings.audio_memory_mb << 20)
+        gates: list[Gate | None] = [None] * audio.channels
+        held: Decoded | None = None  # a file read whole to measure its leakage, kept to use
+        if self.settings.leakage_gate:
+            gates, held = measure_leakage(audio, groups)
         with ThreadPoolExecutor(max_workers=self.runtime.workers) as pool:
-            for group in audio.groups(self.settings.audio_memory_mb << 20):
-                decoded = audio.read(group)
+            for group in groups:
+                decoded = held or audio.read(group)
+                held = None
                 futures = [
-                    pool.submit(self._channel, samples, code, tracker.for_channel(i))
+                    pool.submit(self._channel, samples, code, tracker.for_channel(i), gates[i])
                     for i, samples in zip(group, decoded.channels, strict=True)
                 ]
                 damage = decoded.damage
@@ -238,18 +251,27 @@ class Transcriber:
         )
 
     def _channel(
-        self, samples: FloatArray, language: str | None, progress: Callable[[float], None]
+        self,
+        samples: FloatArray,
+        language: str | None,
+        progress: Callable[[float], None],
+        gate: Gate | None = None,
     ) -> tuple[Channel, Detected | None]:
         """The channel's sentences, and the language a multilingual model hears in it when
-        one was asked for (the decoder is told the language; this is only a check)."""
+        one was asked for (the decoder is told the language; this is only a check). `gate`:
+        the other channels' speech leaked into this one, left out (leakage.py)."""
         duration = round(len(samples) / SAMPLE_RATE, 3)
         speech = find_speech(samples)
+        if gate is not None:
+            speech = gate.regions(speech)
         detected = None
         if self.multilingual and language is not None and speech:
             detected = Detected(*detect_language(self.model, pack(samples, speech)))
         words = self._decode(samples, speech, language, progress)
         words = self._retry(samples, speech, words, language)
         words = time_words(words, samples)
+        if gate is not None:
+            words = gate.words(words)
         progress(duration)
         return Channel(transcript=build_sentences(words), duration=duration), detected
 
