@@ -144,12 +144,12 @@ def test_windows_of_different_channels_share_a_decode_batch(
     assert batching.batcher is not None
     names = ["jfk.wav", "librivox_sas01_0890.wav", "cards_004.wav"]
     packings = [_packing(clips[name].samples) for name in names]
-    alone = [batching.batcher.decode(p, "en") for p in packings]  # one request per call
+    alone = [batching.batcher.decode(p, "en").words for p in packings]  # one request per call
     before = batching.stats.snapshot()
     channels_before = metrics.registry.get_sample_value("transcribe_asr_batch_channels_sum") or 0
 
     futures = [batching.batcher.submit(p, "en") for p in packings]
-    shared = [f.result(timeout=60) for f in futures]
+    shared = [f.result(timeout=60).words for f in futures]
 
     after = batching.stats.snapshot()
     assert after["calls"] == before["calls"] + 1
@@ -183,8 +183,8 @@ def test_an_error_reaches_only_its_caller_and_the_batcher_goes_on(
     ]
     with pytest.raises(TypeError):
         futures[1].result(timeout=60)
-    assert "of" in " ".join(w.text.lower() for w in futures[0].result(timeout=60))
-    assert "forward" in " ".join(w.text.lower() for w in futures[2].result(timeout=60))
+    assert "of" in " ".join(w.text.lower() for w in futures[0].result(timeout=60).words)
+    assert "forward" in " ".join(w.text.lower() for w in futures[2].result(timeout=60).words)
 
     def refuse(seconds_done: float) -> None:
         raise RuntimeError("progress bar closed")
@@ -195,7 +195,7 @@ def test_an_error_reaches_only_its_caller_and_the_batcher_goes_on(
     ]
     with pytest.raises(RuntimeError, match="progress bar closed"):
         futures[0].result(timeout=60)
-    assert futures[1].result(timeout=60)
+    assert futures[1].result(timeout=60).words
     # And the decode thread still serves whole transcriptions.
     doc = batching.transcribe(_audio([clips["cards_003.wav"].samples]))
     assert "clubs" in doc.channels[0].transcript[0].raw_sentence
@@ -228,11 +228,11 @@ def test_close_finishes_what_was_queued_then_refuses(
     )
     future = batcher.submit(_packing(clips["cards_002.wav"].samples), "en")
     batcher.close(timeout=60)
-    assert "queen" in " ".join(w.text.lower() for w in future.result(timeout=0))
+    assert "queen" in " ".join(w.text.lower() for w in future.result(timeout=0).words)
     assert batcher._thread is not None and not batcher._thread.is_alive()
     with pytest.raises(RuntimeError, match="closed"):
         batcher.submit(_packing(clips["cards_001.wav"].samples), "en")
-    assert batcher.submit(Packing(np.zeros(0, np.float32), [], []), "en").result() == []
+    assert batcher.submit(Packing(np.zeros(0, np.float32), [], []), "en").result().words == []
 
 
 def test_runtime_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -37,8 +37,7 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.transcribe import Segment
 
 from transcribe.asr.packing import Packing
-from transcribe.asr.segments import words_of
-from transcribe.document import TimedWord
+from transcribe.asr.segments import Heard, words_of
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +104,7 @@ class _Request:
     language: str
     progress: Callable[[float], None] | None
     arrived: float = field(default_factory=time.monotonic)
-    future: Future[list[TimedWord]] = field(default_factory=Future)
+    future: Future[Heard] = field(default_factory=Future)
 
 
 class WindowBatcher:
@@ -139,11 +138,11 @@ class WindowBatcher:
         packing: Packing,
         language: str,
         progress: Callable[[float], None] | None = None,
-    ) -> Future[list[TimedWord]]:
+    ) -> Future[Heard]:
         """Queue a channel's packed speech; the Future gets its words on the channel's clock."""
         request = _Request(packing, language, progress)
         if not packing.windows:
-            request.future.set_result([])
+            request.future.set_result(Heard())
             return request.future
         with self._cond:
             if self._closed:
@@ -160,7 +159,7 @@ class WindowBatcher:
         packing: Packing,
         language: str,
         progress: Callable[[float], None] | None = None,
-    ) -> list[TimedWord]:
+    ) -> Heard:
         """`submit` and wait."""
         return self.submit(packing, language, progress).result()
 

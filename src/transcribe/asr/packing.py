@@ -29,7 +29,12 @@ from transcribe.document import TimedWord
 WINDOW_S = 30.0
 PAUSE_S = 0.5
 # Silero settings: regions split at 500 ms pauses, padded by 200 ms, never longer than a window.
-VAD = VadOptions(min_silence_duration_ms=500, speech_pad_ms=200, max_speech_duration_s=28.0)
+# Speech from a probability of 0.25, not Silero's 0.5: telephone-band and quiet speech rates
+# lower, and at 0.5 lost word edges and whole short words (bench/accuracy.py); the sound this
+# lets in that is not speech is for the window guard (segments.py).
+VAD = VadOptions(
+    threshold=0.25, min_silence_duration_ms=500, speech_pad_ms=200, max_speech_duration_s=28.0
+)
 # A region this long that got no words at all was dropped by the decoder, not silent.
 MISSED_REGION_S = 1.0
 

@@ -18,10 +18,9 @@ On a recording with several channels, speech of one party heard again on another
 leakage gate (`leakage.py`), measured over the whole recording before the groups are
 transcribed, cuts it from each channel's speech regions and drops words taken from it.
 
-Whisper invents text for audio with no speech in it. Three guards keep a channel of silence,
-line noise, tones or DTMF empty: VAD finds no speech chunk there; a segment the model itself
-rates as no-speech with a low log-probability is dropped; and so is one whose text compresses
-like a repetition loop.
+Whisper invents text for audio with no speech in it. The guards keep a channel of silence,
+line noise, tones, DTMF, hold music or babble empty: VAD finds no speech chunk there; and a
+window or segment the model's own signals rate as not speech is dropped (`segments.py`).
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ from transcribe.asr.leakage import Gate
 from transcribe.asr.leakage import measure as measure_leakage
 from transcribe.asr.models import ResolvedModel, resolve_model
 from transcribe.asr.packing import WINDOW_S, find_speech, missing_regions, pack
-from transcribe.asr.segments import words_of
+from transcribe.asr.segments import Heard, words_of
 from transcribe.asr.timing import time_words
 from transcribe.audio import SAMPLE_RATE, ChannelSource, Decoded, FloatArray
 from transcribe.config import AsrSettings, cpu_count
@@ -267,8 +266,8 @@ class Transcriber:
         detected = None
         if self.multilingual and language is not None and speech:
             detected = Detected(*detect_language(self.model, pack(samples, speech)))
-        words = self._decode(samples, speech, language, progress)
-        words = self._retry(samples, speech, words, language)
+        heard = self._decode(samples, speech, language, progress)
+        words = self._retry(samples, speech, heard, language)
         words = time_words(words, samples)
         if gate is not None:
             words = gate.words(words)
@@ -279,21 +278,26 @@ class Transcriber:
         self,
         samples: FloatArray,
         speech: list[tuple[int, int]],
-        words: list[TimedWord],
+        heard: Heard,
         language: str | None,
     ) -> list[TimedWord]:
-        """`words` with those of the regions that got none, decoded again: packed together
-        first (few windows), then each still missing alone. All of them missing means the
-        packing would be the same, so they go alone at once (a sentence said over and over)."""
-        missed = missing_regions(words, speech)
+        """The words `heard`, with those of the regions that got none decoded again: packed
+        together first (few windows), then each still missing alone. All of them missing means
+        the packing would be the same, so they go alone at once (a sentence said over and
+        over). Regions whose window the guard judged not speech are not tried again."""
+        words = heard.words
+        silent = set(heard.silent)
+        missed = [r for r in missing_regions(words, speech) if r not in silent]
         for alone in (missed == speech, True):
             if not missed:
                 break
             log.info("%d speech regions got no words; decoding them again", len(missed))
-            words = words + self._decode(samples, missed, language, None, alone=alone)
+            again = self._decode(samples, missed, language, None, alone=alone)
+            words = words + again.words
             if alone:
                 break
-            missed = missing_regions(words, missed)
+            silent.update(again.silent)
+            missed = [r for r in missing_regions(words, missed) if r not in silent]
         return sorted(words, key=lambda w: w.start)
 
     def _decode(
@@ -303,11 +307,11 @@ class Transcriber:
         language: str | None,
         progress: Callable[[float], None] | None,
         alone: bool = False,
-    ) -> list[TimedWord]:
+    ) -> Heard:
         """Words of the speech regions, decoded in batches of packed windows (`alone`: a window
         for each region)."""
         if not speech:
-            return []
+            return Heard()
         packing = pack(samples, speech, window_s=0 if alone else WINDOW_S)
         if self.batcher is not None:
             if language is None:  # a multilingual model and no language asked for
