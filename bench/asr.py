@@ -62,13 +62,23 @@ class Call:
 
 
 @functools.cache
-def _clips() -> list[tuple[FloatArray, str]]:
+def speech_clips() -> list[tuple[str, FloatArray, str]]:
+    """The clips calls are built from (every one but the AMI meetings) as (file name, 16 kHz
+    mono samples, reference transcript), in the manifest's order."""
     with (SPEECH_DIR / "MANIFEST.tsv").open(newline="") as f:
         rows = [r for r in csv.DictReader(f, delimiter="\t") if not r["file"].startswith("ami_")]
     return [
-        (load_audio(SPEECH_DIR / r["file"]).samples.mean(axis=0), r["reference_transcript"])
+        (
+            r["file"],
+            load_audio(SPEECH_DIR / r["file"]).samples.mean(axis=0),
+            r["reference_transcript"],
+        )
         for r in rows
     ]
+
+
+def _clips() -> list[tuple[FloatArray, str]]:
+    return [(samples, reference) for _, samples, reference in speech_clips()]
 
 
 def build_call(minutes: float, seed: int = 7) -> Call:

@@ -1,8 +1,12 @@
-"""Synthetic signals and call layouts built in code for the tests (tones, noise, DTMF, calls)."""
+"""Synthetic signals and call layouts built in code for the tests (tones, noise, DTMF, calls)
+and for bench/accuracy.py (babble, hold music, line noise, comfort noise)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+import numpy.typing as npt
 
 from transcribe.audio import SAMPLE_RATE, FloatArray
 
@@ -85,3 +89,97 @@ def find_offset(haystack: FloatArray, needle: FloatArray) -> tuple[float, float]
     window = haystack[lag : lag + len(needle)].astype(np.float64)
     energy = float(np.sqrt((window**2).sum() * (needle.astype(np.float64) ** 2).sum())) + 1e-12
     return lag / SAMPLE_RATE, float(correlation[lag]) / energy
+
+
+def rms_dbfs(samples: FloatArray) -> float:
+    """RMS level relative to full scale (a full-scale square wave is 0 dBFS)."""
+    return float(10 * np.log10(np.mean(samples.astype(np.float64) ** 2) + 1e-20))
+
+
+def at_dbfs(samples: FloatArray, dbfs: float) -> FloatArray:
+    """`samples` scaled so that their RMS is `dbfs`, clipped to full scale."""
+    gain = float(10 ** ((dbfs - rms_dbfs(samples)) / 20))
+    scaled: FloatArray = np.clip(samples * gain, -1.0, 1.0).astype(np.float32)
+    return scaled
+
+
+def babble(
+    clips: Sequence[FloatArray],
+    duration: float,
+    voices: int = 7,
+    dbfs: float = -20.0,
+    seed: int = 0,
+) -> FloatArray:
+    """Many people talking at once, none of them intelligible: `voices` streams of the clips
+    played backwards (each stream every clip in its own random order, starting at a random
+    point and looped), each at the same level, summed and brought to `dbfs` RMS.
+
+    Reversed speech keeps speech's spectrum and rhythm but has no words in it, so whatever
+    a recogniser writes on it is invented: the room tone of a call centre.
+    """
+    rng = np.random.default_rng(seed)
+    length = seconds(duration)
+    out = np.zeros(length, np.float64)
+    for _ in range(voices):
+        order = rng.permutation(len(clips))
+        stream = np.concatenate([clips[i][::-1] for i in order]).astype(np.float64)
+        stream /= np.sqrt(np.mean(stream**2)) + 1e-12
+        start = int(rng.integers(len(stream)))
+        out += np.resize(np.roll(stream, -start), length)
+    return at_dbfs(out.astype(np.float32), dbfs)
+
+
+def hold_music(duration: float, dbfs: float = -20.0, seed: int = 0) -> FloatArray:
+    """A looped 8-second tune: four bars of chords (I-V-vi-IV in C, soft sine tones with two
+    overtones) under a melody of eighth notes picked from each chord, brought to `dbfs` RMS.
+    Notes rise and fade (no clicks), as the music on a call centre's hold line does."""
+    rng = np.random.default_rng(seed)
+    bar = 2.0  # seconds: 120 bpm in 4/4
+    chords = ((60, 64, 67), (55, 59, 62), (57, 60, 64), (53, 57, 60))  # MIDI notes
+    loop = np.zeros(seconds(bar * len(chords)), np.float64)
+
+    def note(midi: float, length: float, level: float) -> npt.NDArray[np.float64]:
+        t = np.arange(seconds(length)) / SAMPLE_RATE
+        freq = 440.0 * 2 ** ((midi - 69) / 12)
+        wave = sum(a * np.sin(2 * np.pi * k * freq * t) for k, a in ((1, 1.0), (2, 0.3), (3, 0.1)))
+        envelope = np.minimum(t / 0.02, 1.0) * np.exp(-3.0 * t / length)
+        return np.asarray(level * wave * envelope, np.float64)
+
+    eighth = bar / 8
+    for index, chord in enumerate(chords):
+        start = seconds(index * bar)
+        for midi in chord:
+            piece = note(midi - 12, bar, 0.25)
+            loop[start : start + len(piece)] += piece
+        for step in range(8):
+            midi = chord[int(rng.integers(len(chord)))] + 12 * int(rng.integers(0, 2))
+            piece = note(midi, eighth, 0.5)
+            at = start + seconds(step * eighth)
+            loop[at : at + len(piece)] += piece[: len(loop) - at]
+    return at_dbfs(np.resize(loop, seconds(duration)).astype(np.float32), dbfs)
+
+
+def line_noise(
+    duration: float,
+    mains: float = 50.0,
+    hum_dbfs: float = -40.0,
+    noise_dbfs: float = -45.0,
+    seed: int = 0,
+) -> FloatArray:
+    """A bad line with nobody on it: mains hum (`mains` Hz and its odd and even harmonics up
+    to the 7th, falling off, at `hum_dbfs` RMS) over white noise at `noise_dbfs` RMS."""
+    t = np.arange(seconds(duration)) / SAMPLE_RATE
+    phases = np.random.default_rng(seed).uniform(0, 2 * np.pi, 7)
+    hum = sum(np.sin(2 * np.pi * k * mains * t + phases[k - 1]) / k for k in range(1, 8))
+    hum_part = at_dbfs(np.asarray(hum, np.float32), hum_dbfs)
+    return (hum_part + white_noise(duration, noise_dbfs, seed)).astype(np.float32)
+
+
+def pink_noise(duration: float, dbfs: float = -60.0, seed: int = 0) -> FloatArray:
+    """Noise whose power falls 3 dB an octave (1/f), at `dbfs` RMS: the comfort noise a
+    phone system plays in silence so the line does not sound dead."""
+    length = seconds(duration)
+    spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal(length))
+    freqs = np.fft.rfftfreq(length, 1 / SAMPLE_RATE)
+    spectrum /= np.sqrt(np.maximum(freqs, 20.0))  # flat below 20 Hz: no DC drift
+    return at_dbfs(np.fft.irfft(spectrum, length).astype(np.float32), dbfs)
