@@ -8,7 +8,7 @@ late (headset echo): -20 dB and 25 ms, then -12 dB and 60 ms, then no leak at al
 
 For each variant it runs, in this process, the project (`Transcriber.transcribe`, leakage
 gate on and off; the model loaded once) and raw faster-whisper on each channel
-(`WhisperModel(path).transcribe(channel, beam_size=1, word_timestamps=True)`), and prints:
+(`WhisperModel(path).transcribe(channel, beam_size=<ours>, word_timestamps=True)`), and prints:
 
 - WER over both channels (Whisper's English normaliser, jiwer, as bench/asr.py);
 - other-party insertions: words of a channel's hypothesis that jiwer aligns as insertions
@@ -39,7 +39,7 @@ from asr import _clips
 from transcribe.asr import Transcriber
 from transcribe.asr.timing import frame_levels
 from transcribe.audio import SAMPLE_RATE, Audio, FloatArray
-from transcribe.config import AsrSettings
+from transcribe.config import Settings
 
 SPEECH_DB = -20.0  # every clip's loud frames (95th percentile of its 10 ms levels) at this
 OVERLAP = 0.3
@@ -138,7 +138,7 @@ def project(transcriber: Transcriber, samples: FloatArray, *, gate: bool) -> lis
     ]
 
 
-def raw(model_path: str) -> Callable[[FloatArray], list[list[Word]]]:
+def raw(model_path: str, beam_size: int) -> Callable[[FloatArray], list[list[Word]]]:
     from faster_whisper import WhisperModel
 
     model = WhisperModel(model_path)
@@ -146,7 +146,7 @@ def raw(model_path: str) -> Callable[[FloatArray], list[list[Word]]]:
     def run(samples: FloatArray) -> list[list[Word]]:
         out = []
         for channel in samples:
-            segments, _ = model.transcribe(channel, beam_size=1, word_timestamps=True)
+            segments, _ = model.transcribe(channel, beam_size=beam_size, word_timestamps=True)
             out.append(
                 [
                     w
@@ -212,7 +212,9 @@ def main() -> None:
         f"{speech:.0f} s of speech, both talking {sum(b - a for a, b in spans):.0f} s",
         flush=True,
     )
-    transcriber = Transcriber(AsrSettings(device="cpu"))
+    settings = Settings().asr
+    settings.device = "cpu"
+    transcriber = Transcriber(settings)
     references = [normalise(p.reference) for p in parties]
     own = np.stack([p.samples for p in parties])
     baseline = project(transcriber, own, gate=False)
@@ -221,7 +223,9 @@ def main() -> None:
         ("project, gate off", functools.partial(project, transcriber, gate=False)),
     ]
     if not args.no_raw:
-        runs.append(("raw faster-whisper", raw(transcriber.model_info.path)))
+        runs.append(
+            ("raw faster-whisper", raw(transcriber.model_info.path, transcriber.settings.beam_size))
+        )
     for leak_db, delay_ms in ((-20.0, 25.0), (-12.0, 60.0), (None, 0.0)):
         samples = leak(own, leak_db, delay_ms)
         name = f"leak {leak_db:.0f} dB, {delay_ms:.0f} ms" if leak_db else "no leak"

@@ -64,6 +64,7 @@ def test_the_model_threads_add_up_to_the_cores(cores: int, cuda: bool, batching:
     assert plan.model_workers * plan.cpu_threads <= cores
     assert plan.model_workers * plan.cpu_threads >= cores - plan.model_workers + 1
     assert plan.workers >= 1 and plan.cpu_threads >= 1
+    assert 1 <= plan.vad_threads <= cores  # Silero's phase, before the decode: a core each
     if batching:
         assert plan.model_workers == 1 and plan.cpu_threads == cores
     else:

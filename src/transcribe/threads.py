@@ -1,7 +1,8 @@
 """How many threads of each kind run, decided in one place from the cores this process may use.
 
-Three kinds of threads share the CPU while a recording is transcribed: the channel threads
-(`workers`: Silero VAD, one core each, then the decode), CTranslate2's (`model_workers`
+Three kinds of threads share the CPU while a recording is transcribed: the VAD threads
+(`vad_threads`: Silero, one core each, finds the speech of every channel of a group before
+any of them is decoded), the channel threads (`workers`: the decode), CTranslate2's (`model_workers`
 replicas, inter_threads, each with `cpu_threads` OpenMP threads, intra_threads) and the
 numerical libraries' own pools (OpenBLAS under numpy, OpenMP). Left alone each takes every core,
 and on 2 cores they fight. So:
@@ -90,6 +91,7 @@ class ThreadPlan:
     workers: int  # channels transcribed at the same time, per transcription
     model_workers: int  # CTranslate2 inter_threads: batches the model runs at the same time
     cpu_threads: int  # CTranslate2 intra_threads, per model worker
+    vad_threads: int  # channels Silero looks at at once, before their decode starts
 
 
 def plan_threads(
@@ -114,6 +116,7 @@ def plan_threads(
         workers=workers,
         model_workers=model_workers,
         cpu_threads=cpu_threads or max(1, cores // model_workers),
+        vad_threads=cores,
     )
 
 

@@ -104,6 +104,10 @@ def unpack(words: list[TimedWord], packing: Packing) -> list[TimedWord]:
         middle = round((word.start + word.end) / 2 * SAMPLE_RATE)
         index = max(0, int(np.searchsorted(starts, middle, side="right")) - 1)
         region = packing.regions[index]
+        if middle > region.packed_start + region.length and index + 1 < len(packing.regions):
+            after = middle - (region.packed_start + region.length)  # in the pause that follows
+            if packing.regions[index + 1].packed_start - middle < after:
+                region = packing.regions[index + 1]
         shift = (region.start - region.packed_start) / SAMPLE_RATE
         low, high = region.start / SAMPLE_RATE, region.end / SAMPLE_RATE
         start = min(max(word.start + shift, low), high)

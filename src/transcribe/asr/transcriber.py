@@ -4,10 +4,11 @@ Each channel is transcribed on its own, so who said what is exact. A file is dec
 of channels at a time, as many as fit `audio_memory_mb` (at least one), so memory follows one
 channel's length and never the channel count; a channel that stops decoding part-way is
 transcribed up to there, and the document's `warnings` say so. Silero VAD finds each
-channel's speech, which is packed into 30 s windows (`packing.py`) and decoded in batches
-(`BatchedInferencePipeline`), so the silence of a call costs nothing. Regions the decoder
-skipped are decoded once more, packed together and then, if still skipped, each in a window
-of its own. Channels run concurrently up to `workers`.
+channel's speech (every channel of a group at once, a core each: Silero runs on one), which
+is packed into 30 s windows (`packing.py`) and decoded in batches (`BatchedInferencePipeline`),
+so the silence of a call costs nothing. Regions the decoder skipped are decoded once more,
+packed together and then, if still skipped, each in a window of its own. Channels run
+concurrently up to `workers`.
 
 With batching across jobs (`batch_across_jobs`, on by default with CUDA) the channel threads
 of every transcription hand their windows to one decode thread (`batcher.py`), which decodes
@@ -73,6 +74,7 @@ class Runtime:
     cpu_threads: int  # threads per model worker
     batch_across_jobs: bool = False
     model_workers: int = 1  # CTranslate2 workers: batches the model runs at the same time
+    vad_threads: int = 1  # channels Silero looks at at once
 
 
 def choose_runtime(settings: AsrSettings) -> Runtime:
@@ -101,6 +103,7 @@ def choose_runtime(settings: AsrSettings) -> Runtime:
         cpu_threads=plan.cpu_threads,
         batch_across_jobs=batching,
         model_workers=plan.model_workers,
+        vad_threads=plan.vad_threads,
     )
 
 
@@ -212,9 +215,14 @@ class Transcriber:
             for group in groups:
                 decoded = held or audio.read(group)
                 held = None
+                # Silero runs on one core: the group's channels are looked at together first.
+                with ThreadPoolExecutor(max_workers=self.runtime.vad_threads) as finder:
+                    speech = list(finder.map(find_speech, decoded.channels))
                 futures = [
-                    pool.submit(self._channel, samples, code, tracker.for_channel(i), gates[i])
-                    for i, samples in zip(group, decoded.channels, strict=True)
+                    pool.submit(
+                        self._channel, samples, found, code, tracker.for_channel(i), gates[i]
+                    )
+                    for i, samples, found in zip(group, decoded.channels, speech, strict=True)
                 ]
                 damage = decoded.damage
                 del decoded  # the threads hold the group's audio until each channel is done
@@ -252,15 +260,16 @@ class Transcriber:
     def _channel(
         self,
         samples: FloatArray,
+        speech: list[tuple[int, int]],
         language: str | None,
         progress: Callable[[float], None],
         gate: Gate | None = None,
     ) -> tuple[Channel, Detected | None]:
         """The channel's sentences, and the language a multilingual model hears in it when
-        one was asked for (the decoder is told the language; this is only a check). `gate`:
-        the other channels' speech leaked into this one, left out (leakage.py)."""
+        one was asked for (the decoder is told the language; this is only a check). `speech`:
+        its speech regions, found by VAD; `gate`: the other channels' speech leaked into this
+        one, left out (leakage.py)."""
         duration = round(len(samples) / SAMPLE_RATE, 3)
-        speech = find_speech(samples)
         if gate is not None:
             speech = gate.regions(speech)
         detected = None
