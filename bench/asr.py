@@ -9,7 +9,8 @@ time), then, each in a fresh child process so peak memory is its own:
 - ours: `Transcriber(settings).transcribe(audio)` with the configured settings.
 
 Prints wall-clock seconds, the speed-up, real-time factors, WER of each (Whisper's English
-normaliser, lower case, no punctuation), user and system CPU seconds (and system as a share of
+normaliser, lower case, no punctuation), user and system CPU seconds of the run, model load
+included, the child's start and its receiving the call (77 MB) not (and system as a share of
 user: threads fighting over cores, or pages faulted in again and again, show there), peak RSS
 and the load average. Run: `.venv/bin/python bench/asr.py`. The naive side runs with the
 environment as it was before `transcribe` set its thread defaults (threads.py).
@@ -131,16 +132,18 @@ class Run:
     seconds: float
     texts: list[str]
     peak_mb: float
-    user_s: float  # CPU seconds of the whole child, model load included
+    user_s: float  # CPU seconds of the run, model load included (not the child's start)
     system_s: float
 
 
 def _child(kind: str, samples: FloatArray, model_path: str, device: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     texts = _naive(samples, model_path, device) if kind == "naive" else _ours(samples, device)
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    out.put((seconds, texts, usage.ru_maxrss / 1024, usage.ru_utime, usage.ru_stime))
+    user, system = usage.ru_utime - before.ru_utime, usage.ru_stime - before.ru_stime
+    out.put((seconds, texts, usage.ru_maxrss / 1024, user, system))
 
 
 def measure(kind: str, call: Call, model_path: str, device: str) -> Run:
