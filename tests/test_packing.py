@@ -82,6 +82,31 @@ def test_regions_without_words_are_found() -> None:
     assert missing_regions([], []) == []
 
 
+def test_seconds_without_words_inside_a_region_are_found() -> None:
+    """Whisper stopped part-way through a 26 s region (back-to-back speech, no pause for VAD
+    to split at): its first 4 s got words, the rest is decoded again; a short gap is not."""
+    speech = [(23 * S, 50 * S)]
+    said = [
+        "yet",
+        "these",
+        "thoughts",
+        "affected",
+        "hester",
+        "prynne",
+        "less",
+        "with",
+        "hope",
+        "than",
+        "apprehension",
+    ]
+    words = [TimedWord(f" {w}", 23.8 + 0.35 * i, 24.1 + 0.35 * i, 0.9) for i, w in enumerate(said)]
+    words[-1] = TimedWord(" apprehension", 27.3, 27.7, 0.9)
+    assert missing_regions(words, speech) == [(round(27.7 * S), 50 * S)]
+    words.append(TimedWord(" if", 28.7, 28.9, 0.9))  # a second's pause, then a word
+    words.append(TimedWord(" myself", 49.0, 49.5, 0.9))
+    assert missing_regions(words, speech) == [(round(28.9 * S), 49 * S)]
+
+
 def _call_of(clips: dict[str, Clip], minutes: float) -> FloatArray:
     """Real speech with pauses between the clips, repeated to `minutes`."""
     rng = np.random.default_rng(3)

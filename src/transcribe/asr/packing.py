@@ -7,12 +7,13 @@ pause between regions, and windows of at most 30 s are cut at region boundaries.
 pause (rather than butting regions together, as faster-whisper's own VAD path does) lets the
 model hear where one turn ends; cutting at boundaries means no word is split between windows.
 
-Whisper sometimes stops decoding a window early and drops the rest of it, and a window that
-holds the same sentence several times (a caller repeating themselves, a recorded prompt played
-again) is decoded as a skipping repetition the hallucination guard rightly drops. In both
-cases `missing_regions` finds the regions that got no words, and the caller decodes each of
-them again in a window of its own (`pack(..., window_s=0)`): alone, a region is neither cut
-short by what follows it nor a repetition of its neighbours.
+Whisper sometimes stops decoding a window early and drops the rest of it (the rest of a long
+region, and the regions after it), and a window that holds the same sentence several times (a
+caller repeating themselves, a recorded prompt played again) is decoded as a skipping
+repetition the hallucination guard rightly drops. In both cases `missing_regions` finds the
+regions, or the stretches of a region, that got no words, and the caller decodes them again,
+packed together and then each in a window of its own (`pack(..., window_s=0)`): alone, a
+region is neither cut short by what follows it nor a repetition of its neighbours.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ PAUSE_S = 0.5
 VAD = VadOptions(
     threshold=0.25, min_silence_duration_ms=500, speech_pad_ms=200, max_speech_duration_s=28.0
 )
-# A region this long that got no words at all was dropped by the decoder, not silent.
+# A region this long that got no words at all was dropped by the decoder, not silent; and so
+# was a stretch this long without words inside a region that got some.
 MISSED_REGION_S = 1.0
+MISSED_GAP_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -117,13 +120,28 @@ def unpack(words: list[TimedWord], packing: Packing) -> list[TimedWord]:
 
 
 def missing_regions(words: list[TimedWord], speech: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Regions of at least MISSED_REGION_S with no word in them (times on the channel clock)."""
-    middles = np.sort(np.array([(w.start + w.end) / 2 * SAMPLE_RATE for w in words]))
+    """Stretches of speech (samples, on the channel clock) the decoder gave no words: a region
+    of at least MISSED_REGION_S with none, and, in a region with words, a stretch of at least
+    MISSED_GAP_S before, between or after them (Whisper stopped a window part-way through a
+    long region: VAD splits regions at 500 ms of silence, so seconds without a word are not a
+    pause)."""
+    spans = sorted(
+        ((round(w.start * SAMPLE_RATE), round(w.end * SAMPLE_RATE)) for w in words), key=sum
+    )  # by midpoint
+    middles = np.array([(a + b) / 2 for a, b in spans])
+    gap = MISSED_GAP_S * SAMPLE_RATE
     missed = []
     for start, end in speech:
-        if (end - start) < MISSED_REGION_S * SAMPLE_RATE:
+        first, last = np.searchsorted(middles, [start, end + 1])
+        if first == last:
+            if end - start >= MISSED_REGION_S * SAMPLE_RATE:
+                missed.append((start, end))
             continue
-        first = np.searchsorted(middles, start)
-        if first >= len(middles) or middles[first] > end:
-            missed.append((start, end))
+        cursor = start
+        for word_start, word_end in spans[first:last]:
+            if word_start - cursor >= gap:
+                missed.append((cursor, word_start))
+            cursor = max(cursor, word_end)
+        if end - cursor >= gap:
+            missed.append((cursor, end))
     return missed
