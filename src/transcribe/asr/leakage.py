@@ -36,12 +36,31 @@ echo, stays its own. A file read a few channels at a time gets its levels from o
 decode of all channels (`_streamed_levels`; reading it group by group would decode it once
 per group) and the level line alone.
 
+Subtracting the echo. The gate cannot take the leak out from under a party's own speech (both
+talking): Whisper hears it there, and it changes words nearby. So when the channels are held
+together, the echoes found to the sample are subtracted from the channel that Silero VAD and
+Whisper are given (`channel[t] - gain * source[t - delay]`, `subtract_echoes`), but only where
+that single-tap model is shown to explain the leak: on the stretches of pure leak the echo was
+found on, the subtraction must take at least `MIN_ERLE_DB` off a quarter of them or more (its
+echo return loss enhancement, ERLE; an exact digital copy gives 40 dB or more, a filtered path
+0 to 6 dB). A real echo path that is filtered or reverberant is not one tap, is explained by it
+only in part (a few dB), and subtracting it would add a negative copy of the source: that
+channel is left as it is, and the gate alone applies. What was decided is logged for each echo.
+The subtraction goes a minute at a time from the sources' original samples, in place in a
+file's decoded channels (a channel of audio in memory is the caller's, and is copied first).
+The source carries the channel's leak in turn, so a faint negative echo of the channel's own
+speech is left, twice the delay late and `2 * gain_db` quieter (-40 dB at -20 dB); the other
+party is gone. The gate's masks are measured on the channels as they were; with the echo
+subtracted its leaked stretches are near silence anyway. Mono files, channels with no leak, and
+files read in several groups (no echoes) are decoded as they are.
+
 The gate. Sound that is not leaked is the channel's own speech, padded by `PAD_S` each side.
 Leaked stretches away from own speech, of at least `MIN_GATE_S`, are cut out of the VAD
 regions before decoding, and a part of a region with no own speech left in it is dropped; so
 Whisper never hears a turn of the other party alone. Leak under the party's own speech (both
-talking) stays in, and a decoded word is dropped when nearly all of it (`WORD_LEAKED`) lies in
-leaked sound with no own speech within `PAD_S`: a word Whisper took from that leak.
+talking) stays in, unless subtracted, and a decoded word is dropped when nearly all of it
+(`WORD_LEAKED`) lies in leaked sound with no own speech within `PAD_S`: a word Whisper took
+from that leak.
 """
 
 from __future__ import annotations
@@ -89,6 +108,14 @@ SEGMENT = 1024  # samples per segment cross-correlated to find a path's delay to
 MAX_SEGMENTS = 400
 _MAX_LAG = round((MAX_DELAY_S + 2 * FRAME_S) * SAMPLE_RATE)
 _CHUNK_FRAMES = 6_000
+# An echo is subtracted from its channel when that takes at least this off the pure leak it
+# was found on (ERLE): a single tap then explains the leak, which comes out at least 10 dB
+# quieter (-20 dB to -30 dB or less); a filtered, reverberant path is explained by one tap
+# only in part (a few dB), and subtracting it would add a negative copy of the source.
+MIN_ERLE_DB = 10.0
+ERLE_PERCENTILE = 75  # of the segments' ERLE (see `_echo`)
+MAX_ERLE_DB = 60.0  # an exact digital copy: reported as this
+_SUBTRACT_SAMPLES = 60 * SAMPLE_RATE  # a minute of every channel at a time
 # Gated stretches shorter than this are left in the regions.
 MIN_GATE_S = 0.15
 # A word is leakage when at least this share of its frames is leaked, and no own speech is
@@ -108,11 +135,19 @@ class Path:
 
 @dataclass(frozen=True)
 class Echo:
-    """A path to the sample: channel `source` heard `delay` samples late, times `gain`."""
+    """A path to the sample: channel `source` heard `delay` samples late, times `gain`;
+    `erle_db`: how much subtracting it takes off the stretches of pure leak it was found on
+    (echo return loss enhancement, the upper quartile over those stretches)."""
 
     source: int
     delay: int  # samples
     gain: float
+    erle_db: float = 0.0
+
+    @property
+    def subtracted(self) -> bool:
+        """The single tap explains the leak (MIN_ERLE_DB): the channel is decoded less it."""
+        return self.erle_db >= MIN_ERLE_DB
 
 
 @dataclass(frozen=True)
@@ -123,6 +158,7 @@ class Gate:
     leaked: Mask  # sound quieter than the predicted leak allows for own speech
     own: Mask  # the rest of the sound, runs shorter than MIN_OWN_S left out
     gated: Mask  # leaked, away from own speech: cut from the regions
+    echoes: tuple[Echo, ...] = ()  # the paths to the sample, when the channels were held
 
     def regions(self, speech: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
         """The speech regions (samples) less their gated stretches; parts with no own speech
@@ -163,7 +199,8 @@ def measure(
     if len(groups) == 1:
         held = audio.read(groups[0])
         levels = [frame_levels(samples).astype(np.float32) for samples in held.channels]
-        return gates(levels, held.channels), held
+        found = gates(levels, held.channels)
+        return found, _without_echoes(audio, held, found)
     if isinstance(audio, AudioFile):
         return gates(_streamed_levels(audio)), None
     levels = []
@@ -172,6 +209,62 @@ def measure(
         levels.extend(frame_levels(samples).astype(np.float32) for samples in decoded.channels)
         del decoded
     return gates(levels), None
+
+
+def _without_echoes(audio: ChannelSource, held: Decoded, found: list[Gate | None]) -> Decoded:
+    """The held channels less the echoes that explain their leak (`Echo.subtracted`). A file's
+    decoded channels are this transcription's own and change in place; the channels of audio
+    in memory are the caller's samples, so one that changes is copied first."""
+    echoes: list[list[Echo]] = []
+    for channel, gate in enumerate(found):
+        for echo in gate.echoes if gate is not None else ():
+            log.info(
+                "channel %d: channel %d's echo %d samples late, gain %.3f (%.1f dB), ERLE "
+                "%.1f dB: %s",
+                channel,
+                echo.source,
+                echo.delay,
+                echo.gain,
+                20 * np.log10(max(abs(echo.gain), 1e-10)),
+                echo.erle_db,
+                "subtracted" if echo.subtracted else f"not subtracted (under {MIN_ERLE_DB:.0f} dB)",
+            )
+        echoes.append([e for e in gate.echoes if e.subtracted] if gate is not None else [])
+    if not any(echoes):
+        return held
+    channels = held.channels
+    if not isinstance(audio, AudioFile):
+        channels = [x.copy() if e else x for x, e in zip(channels, echoes, strict=True)]
+    subtract_echoes(channels, echoes)
+    return Decoded(channels, held.damage)
+
+
+def subtract_echoes(channels: list[FloatArray], echoes: list[list[Echo]]) -> None:
+    """Each channel less its `echoes`, in place: `channel[t] -= gain * source[t - delay]`,
+    always from the source's original samples. A minute at a time: the sources' original
+    samples of a chunk, with the `delay` before it (kept from the chunk before), are copied
+    before any channel of the chunk changes, so no channel is copied whole."""
+    sources = sorted({e.source for found in echoes for e in found})
+    if not sources:
+        return
+    longest = max(e.delay for found in echoes for e in found)
+    tails = {c: np.zeros(longest, np.float32) for c in sources}  # originals before the chunk
+    length = max(len(x) for x in channels)
+    for start in range(0, length, _SUBTRACT_SAMPLES):
+        end = min(length, start + _SUBTRACT_SAMPLES)
+        originals = {}  # channel c's original samples from start - longest to end
+        for c in sources:
+            span = np.zeros(longest + end - start, np.float32)
+            span[:longest] = tails[c]
+            chunk = channels[c][start:end]
+            span[longest : longest + len(chunk)] = chunk
+            originals[c] = span
+        for channel, found in zip(channels, echoes, strict=True):
+            target = channel[start:end]
+            for echo in found:
+                late = originals[echo.source][longest - echo.delay :][: len(target)]
+                target -= np.float32(echo.gain) * late
+        tails = {c: span[len(span) - longest :] for c, span in originals.items()}
 
 
 def _streamed_levels(audio: AudioFile) -> list[Levels]:
@@ -228,14 +321,16 @@ def gates(levels: list[Levels], samples: list[FloatArray] | None = None) -> list
                 path.delay * FRAME_S * 1000,
             )
         residual = None
+        echoes: list[Echo] = []
         if samples is not None:
-            echoes = [
+            found = [
                 _echo(samples[i], samples[p.source], p, heard, levels[p.source], loud[p.source])
                 for p in paths
             ]
-            if all(e is not None for e in echoes):
-                residual = residual_levels(samples, i, [e for e in echoes if e], length)
-        out.append(_gate(heard, floors[i], levels, paths, residual))
+            echoes = [e for e in found if e is not None]
+            if len(echoes) == len(found):
+                residual = residual_levels(samples, i, echoes, length)
+        out.append(_gate(heard, floors[i], levels, paths, residual, echoes))
     return out
 
 
@@ -328,7 +423,17 @@ def _echo(
     energy = float((a.astype(np.float64) ** 2).sum())
     if energy <= 0:
         return None
-    return Echo(source=path.source, delay=lag, gain=float(correlation[lag]) / energy)
+    gain = float(correlation[lag]) / energy
+    # ERLE: each segment's energy before and after the subtraction, the upper quartile of the
+    # ratio. Some segments picked by level hold the channel's own speech too (its level near
+    # the leak's by chance, or a word starting within the segment), which no subtraction
+    # explains: with the party talking most of the time, the median is such a segment.
+    heard_part = b[:, lag : lag + SEGMENT].astype(np.float64)
+    before = (heard_part**2).sum(axis=1)
+    after = ((heard_part - gain * a.astype(np.float64)) ** 2).sum(axis=1)
+    ratio = before / np.maximum(after, before * 10 ** (-MAX_ERLE_DB / 10) + 1e-30)
+    erle = float(np.percentile(10 * np.log10(ratio + 1e-30), ERLE_PERCENTILE))
+    return Echo(source=path.source, delay=lag, gain=gain, erle_db=erle)
 
 
 def residual_levels(
@@ -356,6 +461,7 @@ def _gate(
     levels: list[Levels],
     paths: list[Path],
     residual: Levels | None,
+    echoes: Sequence[Echo] = (),
 ) -> Gate:
     """Leaked and own frames of a channel with the leak `paths` into it; with the `residual`,
     a frame the leak does not explain (by EXPLAINED_DB) is the channel's own."""
@@ -374,7 +480,7 @@ def _gate(
     gated = _drop_short(
         _widen(leaked, round(PAD_S / FRAME_S)) & ~near_own, round(MIN_GATE_S / FRAME_S)
     )
-    return Gate(paths=paths, leaked=leaked, own=own, gated=gated)
+    return Gate(paths=paths, leaked=leaked, own=own, gated=gated, echoes=tuple(echoes))
 
 
 def _runs(mask: Mask) -> list[tuple[int, int]]:

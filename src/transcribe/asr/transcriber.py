@@ -17,7 +17,9 @@ them in shared batches, so a GPU sees full batches even when each call is short.
 On a recording with several channels, speech of one party heard again on another channel
 (headset or handset echo: quieter, a little late) is that party's, not the channel's: the
 leakage gate (`leakage.py`), measured over the whole recording before the groups are
-transcribed, cuts it from each channel's speech regions and drops words taken from it.
+transcribed, cuts it from each channel's speech regions and drops words taken from it; when
+the channels are held together and the leak is an exact delayed, scaled copy, it is also
+subtracted from the channel (under the party's own speech too) before VAD and Whisper.
 
 Whisper invents text for audio with no speech in it. The guards keep a channel of silence,
 line noise, tones, DTMF, hold music or babble empty: VAD finds no speech chunk there; and a
