@@ -37,7 +37,7 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.transcribe import Segment
 
 from transcribe.asr.packing import Packing
-from transcribe.asr.segments import Heard, words_of
+from transcribe.asr.segments import Heard, window_seek, words_of
 
 log = logging.getLogger(__name__)
 
@@ -242,10 +242,6 @@ class WindowBatcher:
         """One pipeline call over every window of `requests`; each request's words to its Future."""
         rate = int(self._model.feature_extractor.sampling_rate)
         fps = int(self._model.frames_per_second)
-
-        def seek(sample: int) -> int:  # faster-whisper's own arithmetic for a clip's `seek`
-            return int(sample / rate * fps)
-
         bases: list[int] = []
         clips: list[dict[str, float]] = []
         end = 0
@@ -253,7 +249,7 @@ class WindowBatcher:
             # The samples faster-whisper cuts for a window given alone (its `int(t * rate)`).
             cuts = [(int(a * rate), int(b * rate)) for a, b in request.packing.windows]
             base = -(-end // rate)  # whole seconds, after the previous request
-            while any(seek(base * rate + s) != base * fps + seek(s) for s, _ in cuts):
+            while any(window_seek(base * rate + s) != base * fps + window_seek(s) for s, _ in cuts):
                 base += 1  # float truncation would move a window's time by one 10 ms frame
             bases.append(base)
             # Half a sample in, so that `int(t * rate)` cuts exactly these samples again.

@@ -217,7 +217,8 @@ def _without_echoes(audio: ChannelSource, held: Decoded, found: list[Gate | None
     in memory are the caller's samples, so one that changes is copied first."""
     echoes: list[list[Echo]] = []
     for channel, gate in enumerate(found):
-        for echo in gate.echoes if gate is not None else ():
+        found_here = gate.echoes if gate is not None else ()
+        for echo in found_here:
             log.info(
                 "channel %d: channel %d's echo %d samples late, gain %.3f (%.1f dB), ERLE "
                 "%.1f dB: %s",
@@ -229,7 +230,7 @@ def _without_echoes(audio: ChannelSource, held: Decoded, found: list[Gate | None
                 echo.erle_db,
                 "subtracted" if echo.subtracted else f"not subtracted (under {MIN_ERLE_DB:.0f} dB)",
             )
-        echoes.append([e for e in gate.echoes if e.subtracted] if gate is not None else [])
+        echoes.append([e for e in found_here if e.subtracted])
     if not any(echoes):
         return held
     channels = held.channels

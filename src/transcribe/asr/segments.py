@@ -93,13 +93,18 @@ def local_time(t: float, base: int) -> float:
     return stepped if abs(stepped - shifted) < 1e-9 else shifted
 
 
+def window_seek(sample: int) -> int:
+    """The `seek` faster-whisper gives the segments of a window that starts at `sample` (its
+    own arithmetic: the frame of the window's first sample)."""
+    return int(sample / SAMPLE_RATE * FRAMES_PER_SECOND)
+
+
 def _by_window(
     segments: Iterable[Segment], packing: Packing, base: int
 ) -> Iterator[tuple[int, list[Segment]]]:
-    """Each window's index and its segments, as they are decoded (windows come back in order;
-    a segment's `seek` is faster-whisper's frame of its window's first sample, as below)."""
-    windows = packing.windows
-    seeks = [int(int(a * SAMPLE_RATE) / SAMPLE_RATE * FRAMES_PER_SECOND) for a, _ in windows]
+    """Each window's index and its segments, as they are decoded (windows come back in order,
+    each segment with its window's `window_seek`)."""
+    seeks = [window_seek(int(a * SAMPLE_RATE)) for a, _ in packing.windows]
     current = 0
     group: list[Segment] = []
     for segment in segments:
