@@ -74,6 +74,24 @@ def test_word_times_map_back_to_their_region() -> None:
     assert 10 <= late.start <= late.end <= 14
 
 
+def test_a_region_at_the_recording_start_is_given_its_pad_as_silence() -> None:
+    """Every other region starts with VAD's pad of sound before its speech; the first, when the
+    recording starts with speech, gets the pad as silence, and its words map back unmoved."""
+    samples = np.ones(20 * S, np.float32)
+    pad = round(VAD.speech_pad_ms * S / 1000)
+    packing = pack(samples, [(0, 3 * S), (10 * S, 12 * S)])
+    first, second = packing.regions
+    assert first.packed_start == pad
+    assert not packing.samples[:pad].any()
+    assert packing.windows[0][0] == 0
+    assert second.packed_start == pad + 3 * S + round(PAUSE_S * S)
+    (hello,) = unpack([TimedWord(" hello", pad / S + 0.5, pad / S + 0.9, 0.9)], packing)
+    assert (hello.start, hello.end) == pytest.approx((0.5, 0.9))
+    # A region that starts within the pad of the recording's start gets the rest of it.
+    assert pack(samples, [(S // 10, 3 * S)]).regions[0].packed_start == pad - S // 10
+    assert pack(samples, [(S, 3 * S)]).regions[0].packed_start == 0
+
+
 def test_regions_without_words_are_found() -> None:
     speech = [(0, 3 * S), (10 * S, 12 * S), (20 * S, 20 * S + S // 2)]
     words = [TimedWord(" a", 1.0, 1.2, 0.9)]

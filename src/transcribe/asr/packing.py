@@ -36,6 +36,11 @@ PAUSE_S = 0.5
 VAD = VadOptions(
     threshold=0.25, min_silence_duration_ms=500, speech_pad_ms=200, max_speech_duration_s=28.0
 )
+# Every region starts with VAD's pad of sound before its speech, but one at the very start of
+# the recording (a call recorded from the answer: "Hello?") has none to take, and Whisper, hearing
+# speech at a window's first frame, misreads the first word ("four queen" came back "for
+# queen"). Packing gives such a region the rest of the pad as silence.
+PAD = round(VAD.speech_pad_ms * SAMPLE_RATE / 1000)
 # A region this long that got no words at all was dropped by the decoder, not silent; and so
 # was a stretch this long without words inside a region that got some.
 MISSED_REGION_S = 1.0
@@ -81,6 +86,7 @@ def pack(samples: FloatArray, speech: list[tuple[int, int]], window_s: float = W
         if position > window_start and position + (end - start) - window_start > limit:
             windows.append((window_start / SAMPLE_RATE, (position - pause) / SAMPLE_RATE))
             window_start = position
+        position += max(0, PAD - start)  # silence for the pad the recording's start lacks
         regions.append(Region(start, end, position))
         position += (end - start) + pause
     if position > window_start:
