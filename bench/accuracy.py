@@ -29,6 +29,12 @@ scores); errors are substitutions, deletions and insertions. The normaliser join
 numbers ("five five" is "55", while "5 5" stays two words), so a clip of digits can score
 over 100% on both sides alike.
 
+4. calls (`--calls N`, the project only): N 10-minute two-party calls built as bench/asr.py
+   builds its call (`build_call`, seeds 7, 8, ...; seed 7 is bench/asr.py's), WER per call
+   and pooled. The clips come back on every call, so one misheard word counts several times,
+   and one call's WER moves by tenths of a point with any change to packing; a change to the
+   recogniser is judged on several calls (raw faster-whisper on such a call: bench/asr.py).
+
 Run: `.venv/bin/python bench/accuracy.py` (a few minutes on 2 cores). `--only clean,mulaw`
 runs some parts; `--crowds N` adds N more babbles (4 to 10 voices, 30 to 60 s each, seeds
 of their own); `--verbose` prints both hypotheses wherever they differ (they are always
@@ -55,7 +61,7 @@ import soundfile as sf
 import soxr
 from whisper_normalizer.english import EnglishTextNormalizer
 
-from asr import speech_clips
+from asr import build_call, speech_clips
 from transcribe.asr import Transcriber
 from transcribe.audio import SAMPLE_RATE, Audio, FloatArray, load_audio
 from transcribe.config import Settings
@@ -282,6 +288,26 @@ def print_noise(title: str, rows: list[NoiseResult], verbose: bool) -> None:
 # --- saving, and comparing with a saved run --------------------------------------------------
 
 
+# --- 4: whole calls, the project only ---------------------------------------------------------
+
+
+def calls(project: Project, count: int) -> None:
+    print("\n10-minute two-party calls (bench/asr.py build_call), project only")
+    print(f"{'seed':>4}  {'words':>5}  {'errors':>6}  {'WER':>6}")
+    total = Score(0, 0)
+    for seed in range(7, 7 + count):
+        call = build_call(10.0, seed=seed)
+        audio = Audio(samples=call.samples, source_rate=SAMPLE_RATE, source_format="WAV")
+        document = project.transcriber.transcribe(audio)
+        texts = [" ".join(s.sentence for s in ch.transcript) for ch in document.channels]
+        result = sum(
+            (score(r, t) for r, t in zip(call.references, texts, strict=True)), Score(0, 0)
+        )
+        total += result
+        print(f"{seed:>4}  {result.words:>5}  {result.errors:>6}  {result.wer:>6.2%}", flush=True)
+    print(f"{'all':>4}  {total.words:>5}  {total.errors:>6}  {total.wer:>6.2%}")
+
+
 def to_json(results: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for part, rows in results.items():
@@ -370,6 +396,13 @@ def main() -> None:
         "(default 0: none)",
     )
     parser.add_argument(
+        "--calls",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N 10-minute two-party calls (seeds 7 on), the project's WER on each (default 0)",
+    )
+    parser.add_argument(
         "--verbose",
         action="store_true",
         help="print both hypotheses wherever they differ, and the words written on noise",
@@ -417,6 +450,8 @@ def main() -> None:
     if args.crowds:
         results["crowds"] = silent(sides, crowds(clips, args.crowds))
         print_noise("crowds of reversed voices: words written", results["crowds"], args.verbose)
+    if args.calls:
+        calls(project, args.calls)
     if before is not None:
         compare(before, results)
     if args.save:

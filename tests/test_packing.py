@@ -125,6 +125,19 @@ def test_seconds_without_words_inside_a_region_are_found() -> None:
     assert missing_regions(words, speech) == [(round(28.9 * S), 49 * S)]
 
 
+def test_a_word_stretched_over_a_region_does_not_hide_it() -> None:
+    """Whisper skipped a 6 s turn and stretched the last word before it over the whole of it
+    ("heaven." lay over "had he married a more amiable woman..."): the turn is decoded again."""
+    speech = [(30 * S, 33 * S), (34 * S, 40 * S)]
+    words = [TimedWord(" soul", 30.6, 31.0, 0.9), TimedWord(" in", 31.2, 31.3, 0.9)]
+    stretched = TimedWord(" heaven.", 34.0, 40.0, 0.6)
+    assert missing_regions([*words, stretched], speech) == [(34 * S, 40 * S)]
+    # A word of an ordinary length covers its stretch as before.
+    assert missing_regions([*words, TimedWord(" had", 34.1, 34.4, 0.9)], speech) == [
+        (round(34.4 * S), 40 * S)
+    ]
+
+
 def _call_of(clips: dict[str, Clip], minutes: float) -> FloatArray:
     """Real speech with pauses between the clips, repeated to `minutes`."""
     rng = np.random.default_rng(3)

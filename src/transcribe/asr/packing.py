@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from faster_whisper.vad import VadOptions
 
+from transcribe.asr.timing import MAX_WORD_S
 from transcribe.asr.vad import speech_regions
 from transcribe.audio import SAMPLE_RATE, FloatArray
 from transcribe.document import TimedWord
@@ -130,9 +131,16 @@ def missing_regions(words: list[TimedWord], speech: list[tuple[int, int]]) -> li
     of at least MISSED_REGION_S with none, and, in a region with words, a stretch of at least
     MISSED_GAP_S before, between or after them (Whisper stopped a window part-way through a
     long region: VAD splits regions at 500 ms of silence, so seconds without a word are not a
-    pause)."""
+    pause). A word longer than MAX_WORD_S covers nothing: it is the decoder's last word before
+    what it skipped, its time stretched over it ("heaven." at the end of one turn lay over the
+    whole next one, which was never decoded)."""
     spans = sorted(
-        ((round(w.start * SAMPLE_RATE), round(w.end * SAMPLE_RATE)) for w in words), key=sum
+        (
+            (round(w.start * SAMPLE_RATE), round(w.end * SAMPLE_RATE))
+            for w in words
+            if w.end - w.start <= MAX_WORD_S
+        ),
+        key=sum,
     )  # by midpoint
     middles = np.array([(a + b) / 2 for a, b in spans])
     gap = MISSED_GAP_S * SAMPLE_RATE

@@ -154,7 +154,6 @@ class Transcriber:
             download_root=str(settings.models_dir) if not self.model_info.local else None,
             local_files_only=self.model_info.local,
         )
-        self.pipeline = BatchedInferencePipeline(self.model)
         self.multilingual: bool = bool(self.model.model.is_multilingual)
         self.stats = DecodeStats(settings.batch_size, on_batch)
         self.batcher: WindowBatcher | None = None
@@ -329,7 +328,9 @@ class Transcriber:
                 language = detect_language(self.model, packing)[0] if self.multilingual else "en"
             return self.batcher.decode(packing, language, progress)
         self.stats.record([len(packing.windows)])
-        segments, _ = self.pipeline.transcribe(
+        # A pipeline of its own: it keeps the last word's time between windows (faster-whisper
+        # times a first word after a pause by it), and channel threads decode at once.
+        segments, _ = BatchedInferencePipeline(self.model).transcribe(
             packing.samples,
             language=language,
             word_timestamps=True,
