@@ -117,8 +117,12 @@ class Project:
         return self._text(load_audio(path))
 
     def _text(self, audio: Audio) -> str:
+        return self.texts(audio)[0]
+
+    def texts(self, audio: Audio) -> list[str]:
+        """Each channel's sentences, joined."""
         document = self.transcriber.transcribe(audio)
-        return " ".join(s.sentence for s in document.channels[0].transcript)
+        return [" ".join(s.sentence for s in ch.transcript) for ch in document.channels]
 
 
 @dataclass(frozen=True)
@@ -298,8 +302,7 @@ def calls(project: Project, count: int) -> None:
     for seed in range(7, 7 + count):
         call = build_call(10.0, seed=seed)
         audio = Audio(samples=call.samples, source_rate=SAMPLE_RATE, source_format="WAV")
-        document = project.transcriber.transcribe(audio)
-        texts = [" ".join(s.sentence for s in ch.transcript) for ch in document.channels]
+        texts = project.texts(audio)
         result = sum(
             (score(r, t) for r, t in zip(call.references, texts, strict=True)), Score(0, 0)
         )

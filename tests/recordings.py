@@ -39,10 +39,6 @@ def read(path: Path) -> FloatArray:
     return np.ascontiguousarray(samples.T)
 
 
-def level_db(samples: FloatArray) -> float:
-    return float(10 * np.log10(np.mean(samples.astype(np.float64) ** 2) + 1e-20))
-
-
 MPEG2_LAYER3_KBPS = (None, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, None)
 MPEG2_RATES = (22050, 24000, 16000, None)
 MONO = 3

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import soxr
 
-from recordings import FRAME, frames_of, level_db, read, record
+from recordings import FRAME, frames_of, read, record
 from transcribe.audio import SAMPLE_RATE
 from transcribe.errors import InvalidAudioError, InvalidRequestError
 from transcribe.ncco import parse_record
 from transcribe.recording import Recorder
 
-from signals import find_offset, place, seconds, tone
+from signals import find_offset, place, rms_dbfs, seconds, tone
 from speech import Clip
 
 FRAME_S = FRAME / SAMPLE_RATE
@@ -163,7 +163,7 @@ def test_late_join_early_leave_and_gaps_are_silence_never_a_shift(tmp_path: Path
     audio = read(tmp_path / "gaps.wav")
 
     def loud(channel: int, start: float, stop: float) -> bool:
-        return level_db(audio[channel, seconds(start) : seconds(stop)]) > -20
+        return rms_dbfs(audio[channel, seconds(start) : seconds(stop)]) > -20
 
     def silent(channel: int, start: float, stop: float) -> bool:
         return not np.any(audio[channel, seconds(start) : seconds(stop)])
@@ -209,9 +209,9 @@ def test_a_stalled_leg_holds_the_recording_back_only_so_long(tmp_path: Path) -> 
     result = recorder.finish()
     audio = read(tmp_path / "stall.wav")
     assert result.duration == pytest.approx(5.0)
-    assert level_db(audio[1, : seconds(0.5)]) > -20
+    assert rms_dbfs(audio[1, : seconds(0.5)]) > -20
     assert not np.any(audio[1, seconds(0.5) : seconds(3.9)])
-    assert level_db(audio[1, seconds(4.0) : seconds(4.4)]) > -20
+    assert rms_dbfs(audio[1, seconds(4.0) : seconds(4.4)]) > -20
 
 
 def test_the_clock_alone_ends_a_recording_at_its_timeout(tmp_path: Path) -> None:
@@ -250,7 +250,7 @@ def test_beep_start_is_audible_at_the_start(tmp_path: Path, clips: dict[str, Cli
     _, beeped = record(tmp_path / "beep.wav", legs, format="wav", beepStart=True)
     start = beeped[0, : seconds(0.3)]
     assert not np.any(plain[0, : seconds(0.3)])
-    assert level_db(start) > -20
+    assert rms_dbfs(start) > -20
     spectrum = np.abs(np.fft.rfft(start))
     assert abs(np.argmax(spectrum) * SAMPLE_RATE / len(start) - 1000) < 10
     assert np.array_equal(beeped[0, seconds(0.5) :], plain[0, seconds(0.5) :])
